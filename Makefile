@@ -1,0 +1,35 @@
+# The README's commands. Each sets up what it needs, so both work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export SITEGATE_SITES_DIR ?= $(CURDIR)/sites
+
+.PHONY: serve dev test bench system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian packages the tests drive for real (nginx in front of the gateway).
+system-deps:
+	@command -v nginx >/dev/null 2>&1 || { \
+		echo "installing nginx (apt)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+
+serve: $(STAMP)
+	$(BIN)/python -m gateway.cli up
+
+dev: $(STAMP)
+	$(BIN)/python -m gateway.cli up --dev
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,104 @@
+"""What every builder shares: the context it is given, what it returns, how it fails.
+
+Builders turn a site's sources into a folder of files. They know nothing of HTTP and are
+called off the event loop, so they may block freely.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar, Protocol
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+# Folders that are never a build's input: tool caches, VCS data and build outputs.
+IGNORED_DIRS = frozenset({".git", "node_modules", "__pycache__", ".sitegate", ".cache", ".astro", ".next"})
+
+
+@dataclass(frozen=True)
+class PreviousBuild:
+    """The build in service when a new one starts, so a builder can reuse unchanged outputs."""
+
+    out_dir: Path
+    dependencies: Mapping[str, frozenset[str]]
+    input_digests: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    site_name: str
+    site_dir: Path
+    shared_dir: Path
+    out_dir: Path
+    mode: str = "production"
+    options: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    env: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    backend_url: str = "http://127.0.0.1:8000"
+    timeout: float = 600.0
+    previous: PreviousBuild | None = None
+
+    @property
+    def dev(self) -> bool:
+        return self.mode == "development"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced and what it read.
+
+    ``dependencies`` maps each output path (relative to the out dir, ``/`` separated) to the
+    absolute paths of the inputs it used; it answers "which outputs does this file affect?".
+    ``rendered`` names the outputs actually produced anew (the rest were reused).
+    """
+
+    files: tuple[str, ...]
+    dependencies: Mapping[str, frozenset[str]] = field(default_factory=lambda: EMPTY)
+    rendered: tuple[str, ...] = ()
+    log: str = ""
+
+
+class BuildError(Exception):
+    """A build that cannot finish; ``file`` and ``line`` point at the cause when known."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None, log: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.log = log
+
+    def __str__(self) -> str:
+        where = self.file or ""
+        if where and self.line:
+            where = f"{where}:{self.line}"
+        return f"{where}: {self.message}" if where else self.message
+
+
+class Builder(Protocol):
+    name: ClassVar[str]
+
+    def input_files(self, ctx: BuildContext) -> list[Path]:
+        """Every file the build will read; the build id is a fingerprint of these."""
+        ...
+
+    def build(self, ctx: BuildContext) -> BuildResult:
+        """Write the site into ``ctx.out_dir`` (which exists and is empty)."""
+        ...
+
+
+def walk_files(root: Path, ignored_dirs: frozenset[str] = IGNORED_DIRS) -> Iterator[Path]:
+    """Regular files under ``root`` in a stable order, skipping ignored folders and dotfiles."""
+    if not root.is_dir():
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in ignored_dirs and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or name.endswith("~") or name.endswith(".swp"):
+                continue
+            path = Path(dirpath) / name
+            if path.is_file():
+                yield path

@@ -1,0 +1,170 @@
+"""Every knob of sitegate, read from the environment and the command line in one place.
+
+Nothing else in the project reads ``os.environ``: the rest receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PACKAGED_COMPONENTS = Path(__file__).resolve().parent.parent / "shared" / "components"
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Mode(StrEnum):
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
+
+
+class ConfigError(ValueError):
+    """A setting has a value sitegate cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    sites_dir: Path = Path("sites")
+    shared_dir: Path = PACKAGED_COMPONENTS
+    build_dir: Path = Path(tempfile.gettempdir()) / "sitegate" / "builds"
+    mode: Mode = Mode.PRODUCTION
+    backend_url: str = "http://127.0.0.1:8000"
+    backend_token: str | None = None
+    host: str = "0.0.0.0"
+    port: int = 3000
+    trusted_proxies: tuple[IpNetwork, ...] = field(
+        default_factory=lambda: (
+            ipaddress.ip_network("127.0.0.0/8"),
+            ipaddress.ip_network("::1/128"),
+        )
+    )
+    proxy_connect_timeout: float = 5.0
+    proxy_read_timeout: float = 60.0
+    build_timeout: float = 600.0
+    keep_builds: int = 3
+    store_url: str | None = None
+    data_dir: Path = Path(".data")
+
+    @property
+    def dev(self) -> bool:
+        return self.mode is Mode.DEVELOPMENT
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given fields replaced; ``None`` means "not given" and is ignored."""
+        given = {name: value for name, value in overrides.items() if value is not None}
+        return replace(self, **given)
+
+
+ENV_PREFIX = "SITEGATE_"
+
+
+def _path(value: str) -> Path:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return Path(value).expanduser()
+
+
+def _mode(value: str) -> Mode:
+    try:
+        return Mode(value.strip().lower())
+    except ValueError:
+        raise ValueError("must be 'production' or 'development'") from None
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value.strip().rstrip("/")
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise ValueError("must be between 0 and 65535")
+    return port
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be 1 or more")
+    return number
+
+
+def _networks(value: str) -> tuple[IpNetwork, ...]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+_PARSERS: dict[str, tuple[str, Any]] = {
+    "SITES_DIR": ("sites_dir", _path),
+    "SHARED_DIR": ("shared_dir", _path),
+    "BUILD_DIR": ("build_dir", _path),
+    "MODE": ("mode", _mode),
+    "BACKEND_URL": ("backend_url", _url),
+    "BACKEND_TOKEN": ("backend_token", _text),
+    "HOST": ("host", _text),
+    "PORT": ("port", _port),
+    "TRUSTED_PROXIES": ("trusted_proxies", _networks),
+    "PROXY_CONNECT_TIMEOUT": ("proxy_connect_timeout", _positive_float),
+    "PROXY_READ_TIMEOUT": ("proxy_read_timeout", _positive_float),
+    "BUILD_TIMEOUT": ("build_timeout", _positive_float),
+    "KEEP_BUILDS": ("keep_builds", _positive_int),
+    "STORE_URL": ("store_url", _text),
+    "DATA_DIR": ("data_dir", _path),
+}
+
+
+def _parse(name: str, raw: str) -> tuple[str, Any]:
+    field_name, parser = _PARSERS[name]
+    try:
+        return field_name, parser(raw)
+    except ValueError as error:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: {error}") from None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str | None] | None = None,
+) -> Settings:
+    """Settings from ``SITEGATE_*`` variables, then command-line ``overrides`` on top.
+
+    ``overrides`` uses the environment names without the prefix (``{"PORT": "8080"}``), so a
+    flag and its variable share one parser and one error message.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name in _PARSERS:
+        raw = environ.get(ENV_PREFIX + name)
+        if raw is not None and raw != "":
+            key, value = _parse(name, raw)
+            values[key] = value
+    for name, raw in (overrides or {}).items():
+        if raw is None:
+            continue
+        if name not in _PARSERS:
+            raise ConfigError(f"unknown setting {name!r}")
+        key, value = _parse(name, raw)
+        values[key] = value
+    return Settings(**values)
