@@ -30,6 +30,9 @@ class PreviousBuild:
 
 @dataclass(frozen=True)
 class BuildContext:
+    """Everything a builder may know. ``input_digests`` maps the absolute path of each file
+    ``input_files`` named to its content digest, as fingerprinted for this build."""
+
     site_name: str
     site_dir: Path
     shared_dir: Path
@@ -39,6 +42,7 @@ class BuildContext:
     env: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     backend_url: str = "http://127.0.0.1:8000"
     timeout: float = 600.0
+    input_digests: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     previous: PreviousBuild | None = None
 
     @property
