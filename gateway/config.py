@@ -85,22 +85,36 @@ def _url(value: str) -> str:
     return value.strip().rstrip("/")
 
 
+def _whole_number(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
+def _number(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError("must be a number") from None
+
+
 def _port(value: str) -> int:
-    port = int(value)
+    port = _whole_number(value)
     if not 0 <= port <= 65535:
         raise ValueError("must be between 0 and 65535")
     return port
 
 
 def _positive_float(value: str) -> float:
-    number = float(value)
+    number = _number(value)
     if number <= 0:
         raise ValueError("must be greater than 0")
     return number
 
 
 def _positive_int(value: str) -> int:
-    number = int(value)
+    number = _whole_number(value)
     if number < 1:
         raise ValueError("must be 1 or more")
     return number

@@ -1,0 +1,64 @@
+"""The gateway's own routes under ``/_sitegate/``, answered on any host."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from aiohttp import web
+
+from gateway.keys import BUILDS, SETTINGS, SITES
+
+
+async def health(request: web.Request) -> web.Response:
+    registry = request.app[SITES].registry
+    stats = request.app[BUILDS].stats()
+    sites = {}
+    for name, site in registry.sites.items():
+        site_stats = stats.get(name)
+        sites[name] = {
+            "builder": site.builder,
+            "error": site.error,
+            "current_build": site_stats.current_build if site_stats else None,
+            "builds_started": site_stats.builds_started if site_stats else 0,
+            "builds_failed": site_stats.builds_failed if site_stats else 0,
+            "building": site_stats.building if site_stats else False,
+            "last_error": site_stats.last_error if site_stats else None,
+        }
+    return web.json_response(
+        {"status": "ok", "mode": request.app[SETTINGS].mode.value, "site_count": len(sites), "sites": sites},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _trusted_caller(request: web.Request) -> bool:
+    """With a token configured, the caller must send it; without one, only loopback may call."""
+    token = request.app[SETTINGS].backend_token
+    if token:
+        sent = request.headers.get("X-Sitegate-Token", "")
+        return hmac.compare_digest(sent.encode(), token.encode())
+    peer = request.remote or ""
+    try:
+        return ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        return False
+
+
+async def rebuild_hook(request: web.Request) -> web.Response:
+    if not _trusted_caller(request):
+        return _json_error(401, "unauthorized", "a valid X-Sitegate-Token is required")
+    name = request.match_info["site"]
+    site = request.app[SITES].registry.sites.get(name)
+    if site is None:
+        return _json_error(404, "unknown_site", f"no site named {name}")
+    request.app[BUILDS].rebuild_in_background(site)
+    return web.json_response({"site": name, "status": "rebuilding"}, status=202)
+
+
+def _json_error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/_sitegate/health", health)
+    app.router.add_post("/_sitegate/hooks/rebuild/{site}", rebuild_hook)

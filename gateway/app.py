@@ -1,0 +1,105 @@
+"""``create_app(settings)``: the rooms wired together. All state lives on the app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from builders import KNOWN_BUILDERS, builder_for
+from builders.base import Builder
+from gateway import admin, pages, proxy, static
+from gateway.builds import BuildFailed, BuildManager
+from gateway.config import Settings
+from gateway.keys import BUILDS, CLIENT, SETTINGS, SITES
+from gateway.registry import InvalidHost
+from gateway.site_directory import SiteDirectory
+
+log = logging.getLogger("sitegate")
+
+SITE_POLL_SECONDS = 2.0
+
+
+def _is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+async def handle_site_request(request: web.Request) -> web.StreamResponse:
+    """Host → site; then ``/api`` to the backend, everything else from the site's build."""
+    settings = request.app[SETTINGS]
+    try:
+        site = request.app[SITES].registry.resolve(request.host)
+    except InvalidHost as error:
+        return pages.bad_host(str(error))
+    if site is None:
+        return pages.unknown_site(request.host)
+    if site.error:
+        return pages.broken_site(site.name, site.error)
+    if _is_api(request.path):
+        return await proxy.forward(
+            request,
+            site=site,
+            upstream=site.backend_url or settings.backend_url,
+            session=request.app[CLIENT],
+            settings=settings,
+        )
+    try:
+        build = await request.app[BUILDS].current(site)
+    except BuildFailed as failure:
+        log_text = (failure.error.log or str(failure.error)) if settings.dev else None
+        return pages.build_failed(site.name, str(failure.error), log_text)
+    return await static.respond(
+        request, build.table, dev=settings.dev, spa_fallback=bool(site.options.get("spa", False))
+    )
+
+
+async def _client_session(app: web.Application) -> AsyncIterator[None]:
+    app[CLIENT] = proxy.create_client_session(app[SETTINGS])
+    yield
+    await app[CLIENT].close()
+
+
+async def _builds(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[BUILDS].close()
+
+
+async def _site_watch(app: web.Application) -> AsyncIterator[None]:
+    """New, removed and reconfigured sites are picked up without a restart: by polling, and at
+    once on SIGHUP."""
+    sites = app[SITES]
+    task = asyncio.create_task(sites.watch(SITE_POLL_SECONDS))
+    loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[bool]] = set()
+
+    def reload_now() -> None:
+        reload = asyncio.create_task(sites.reload(force=True))
+        reloads.add(reload)
+        reload.add_done_callback(reloads.discard)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGHUP, reload_now)
+    yield
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.remove_signal_handler(signal.SIGHUP)
+    task.cancel()
+    for reload in reloads:
+        reload.cancel()
+    await asyncio.gather(task, *reloads, return_exceptions=True)
+
+
+def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = builder_for) -> web.Application:
+    # Proxied bodies are streamed, never read whole, so aiohttp's body limit does not apply.
+    app = web.Application(client_max_size=0)
+    app[SETTINGS] = settings
+    app[SITES] = SiteDirectory(settings.sites_dir, KNOWN_BUILDERS)
+    app[BUILDS] = BuildManager(settings, builder_lookup)
+    app[SITES].on_removed(app[BUILDS].forget)
+    app.cleanup_ctx.extend([_client_session, _builds, _site_watch])
+    admin.add_routes(app)
+    app.router.add_route("*", "/{path:.*}", handle_site_request)
+    return app

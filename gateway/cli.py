@@ -1,0 +1,114 @@
+"""The ``sitegate`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from gateway.app import create_app
+from gateway.config import ConfigError, Settings, load_settings
+
+EXIT_USAGE = 2
+
+
+def _server_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (SITEGATE_HOST, default 0.0.0.0)")
+    parser.add_argument("--port", help="port to listen on (SITEGATE_PORT, default 3000)")
+    parser.add_argument("--sites", help="the sites folder (SITEGATE_SITES_DIR, default ./sites)")
+    parser.add_argument("--build-dir", help="where builds go (SITEGATE_BUILD_DIR)")
+    parser.add_argument("--backend-url", help="the shared backend (SITEGATE_BACKEND_URL)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sitegate", description="One gateway, many sites.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the gateway")
+    _server_flags(serve)
+    serve.add_argument("--dev", action="store_true", help="development mode")
+    dev = commands.add_parser("dev", help="run the gateway in development mode")
+    _server_flags(dev)
+    up = commands.add_parser("up", help="run the gateway and the shared backend together")
+    _server_flags(up)
+    up.add_argument("--dev", action="store_true", help="development mode")
+    commands.add_parser("backend", help="run or manage the shared backend", add_help=False)
+    return parser
+
+
+def _settings(args: argparse.Namespace, dev: bool) -> Settings:
+    return load_settings(
+        overrides={
+            "HOST": args.host,
+            "PORT": args.port,
+            "SITES_DIR": args.sites,
+            "BUILD_DIR": args.build_dir,
+            "BACKEND_URL": args.backend_url,
+            "MODE": "development" if dev else None,
+        }
+    )
+
+
+def _check_sites_dir(settings: Settings) -> None:
+    if not settings.sites_dir.is_dir():
+        raise ConfigError(f"SITEGATE_SITES_DIR={str(settings.sites_dir)!r}: no such folder")
+
+
+def _run_gateway(settings: Settings) -> None:
+    app = create_app(settings)
+    logging.getLogger("sitegate").info(
+        "sitegate %s on http://%s:%d, sites from %s", settings.mode.value, settings.host, settings.port, settings.sites_dir
+    )
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+
+
+async def _run_together(settings: Settings) -> None:
+    """The gateway and the backend in one process, as ``make serve`` wants it."""
+    from shared.backend.cli import start_backend
+
+    runners: list[web.AppRunner] = []
+    try:
+        runners.append(await start_backend(settings))
+        gateway = web.AppRunner(create_app(settings), access_log=None)
+        await gateway.setup()
+        await web.TCPSite(gateway, settings.host, settings.port).start()
+        runners.append(gateway)
+        logging.getLogger("sitegate").info(
+            "sitegate %s on http://%s:%d with the backend at %s",
+            settings.mode.value, settings.host, settings.port, settings.backend_url,
+        )
+        await asyncio.Event().wait()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["backend"]:
+        from shared.backend.cli import main as backend_main
+
+        return backend_main(argv[1:])
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        settings = _settings(args, dev=args.command == "dev" or getattr(args, "dev", False))
+        _check_sites_dir(settings)
+    except ConfigError as error:
+        print(f"sitegate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "up":
+        try:
+            asyncio.run(_run_together(settings))
+        except KeyboardInterrupt:
+            pass
+        return 0
+    _run_gateway(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Build ids: a fingerprint of everything a build reads, equal for equal inputs anywhere."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cachetools import LRUCache
+
+_CHUNK = 1 << 20
+
+
+class DigestCache:
+    """Content digests keyed by the file's identity and stat, so an unchanged file is not read
+    again. Shared by the build workers, hence the lock."""
+
+    def __init__(self, maxsize: int = 200_000) -> None:
+        self._cache: LRUCache[tuple[str, int, int, int, int], str] = LRUCache(maxsize=maxsize)
+        self._lock = threading.Lock()
+
+    def digest(self, path: Path) -> str:
+        stat = os.stat(path)
+        key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        with self._lock:
+            known = self._cache.get(key)
+        if known is not None:
+            return known
+        digest = hashlib.blake2b(digest_size=16)
+        with open(path, "rb") as file:
+            while chunk := file.read(_CHUNK):
+                digest.update(chunk)
+        value = digest.hexdigest()
+        with self._lock:
+            self._cache[key] = value
+        return value
+
+
+def input_label(path: Path, site_dir: Path, shared_dir: Path) -> str:
+    """A machine-independent name for an input, so the same inputs give the same id anywhere."""
+    for prefix, root in (("site", site_dir), ("shared", shared_dir)):
+        try:
+            return f"{prefix}:{path.relative_to(root).as_posix()}"
+        except ValueError:
+            continue
+    return f"abs:{path.as_posix()}"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def fingerprint(
+    *,
+    builder: str,
+    mode: str,
+    options: Mapping[str, Any],
+    env: Mapping[str, str],
+    inputs: Mapping[str, str],
+) -> str:
+    """``inputs`` maps each input's label to its content digest."""
+    document = {
+        "builder": builder,
+        "mode": mode,
+        "options": _plain(options),
+        "env": _plain(env),
+        "inputs": sorted(inputs.items()),
+    }
+    encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(encoded.encode(), digest_size=10).hexdigest()

@@ -1,0 +1,15 @@
+"""The typed keys of the state kept on the aiohttp app."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from gateway.builds import BuildManager
+from gateway.config import Settings
+from gateway.site_directory import SiteDirectory
+
+SETTINGS = web.AppKey("settings", Settings)
+SITES = web.AppKey("sites", SiteDirectory)
+BUILDS = web.AppKey("builds", BuildManager)
+CLIENT = web.AppKey("client", aiohttp.ClientSession)

@@ -1,0 +1,169 @@
+"""Builds as a user of the gateway sees them: on demand, once, reused, kept when a new one fails."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient
+
+from gateway.app import create_app
+from gateway.config import Mode
+from gateway.keys import BUILDS, SITES
+from tests.gateway.sitefarm import (
+    CountingStaticBuilder,
+    CrashingBuilder,
+    lookup_with,
+    settings_for,
+    write_site,
+)
+
+PAGE = "<!doctype html><title>a</title><h1>{}</h1>"
+
+
+async def get(client: TestClient, host: str, path: str = "/") -> tuple[int, str]:
+    response = await client.get(path, headers={"Host": host})
+    return response.status, await response.text()
+
+
+async def health(client: TestClient) -> dict:
+    response = await client.get("/_sitegate/health")
+    return (await response.json())["sites"]
+
+
+async def test_first_request_builds_and_serves_the_site(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("hello")})
+    client = await aiohttp_client(create_app(settings_for(tmp_path)))
+    status, body = await get(client, "a.test")
+    assert status == 200 and "hello" in body
+    site_builds = tmp_path / "builds" / "a.test"
+    build_id = os.readlink(site_builds / "current")
+    assert (site_builds / build_id / "index.html").is_file()
+    assert (site_builds / f"{build_id}.json").is_file()
+    assert "copied 1 files" in (site_builds / f"{build_id}.log").read_text()
+
+
+async def test_fifty_concurrent_first_requests_share_one_build(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("once")})
+    builder = CountingStaticBuilder(delays={"a.test": 0.5})
+    client = await aiohttp_client(create_app(settings_for(tmp_path), lookup_with(static=builder)))
+    results = await asyncio.gather(*(get(client, "a.test") for _ in range(50)))
+    assert all(status == 200 and "once" in body for status, body in results)
+    assert builder.builds == ["a.test"]
+    assert (await health(client))["a.test"]["builds_started"] == 1
+
+
+async def test_restart_reuses_the_build_on_disk(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("kept")})
+    first = CountingStaticBuilder()
+    client = await aiohttp_client(create_app(settings_for(tmp_path), lookup_with(static=first)))
+    await get(client, "a.test")
+    build_id = (await health(client))["a.test"]["current_build"]
+    await client.close()
+
+    second = CountingStaticBuilder()
+    client = await aiohttp_client(create_app(settings_for(tmp_path), lookup_with(static=second)))
+    status, body = await get(client, "a.test")
+    assert status == 200 and "kept" in body
+    assert second.builds == []
+    assert (await health(client))["a.test"]["current_build"] == build_id
+
+
+async def test_equal_inputs_give_the_same_build_id_in_another_build_dir(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("same")})
+    ids = []
+    for build_dir in ("one", "two"):
+        settings = settings_for(tmp_path, build_dir=tmp_path / build_dir)
+        client = await aiohttp_client(create_app(settings))
+        await get(client, "a.test")
+        ids.append((await health(client))["a.test"]["current_build"])
+        await client.close()
+    assert ids[0] == ids[1]
+
+
+async def test_a_failed_rebuild_keeps_the_last_good_build_in_service(aiohttp_client, tmp_path: Path) -> None:
+    root = write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("good")})
+    client = await aiohttp_client(create_app(settings_for(tmp_path)))
+    assert (await get(client, "a.test"))[0] == 200
+
+    (root / "public" / "index.html").unlink()  # an empty public/ cannot be built
+    hook = await client.post("/_sitegate/hooks/rebuild/a.test")
+    assert hook.status == 202
+    for _ in range(100):
+        if (await health(client))["a.test"]["builds_failed"]:
+            break
+        await asyncio.sleep(0.05)
+    stats = (await health(client))["a.test"]
+    assert stats["builds_failed"] == 1 and "empty" in stats["last_error"]
+    status, body = await get(client, "a.test")
+    assert status == 200 and "good" in body
+
+
+async def test_a_site_that_never_built_answers_503_without_details_in_production(
+    aiohttp_client, tmp_path: Path
+) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/.keep": ""})
+    client = await aiohttp_client(create_app(settings_for(tmp_path)))
+    status, body = await get(client, "a.test")
+    assert status == 503
+    assert "a.test" in body and "empty" not in body
+
+
+async def test_a_site_that_never_built_shows_the_log_in_development(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/.keep": ""})
+    client = await aiohttp_client(create_app(settings_for(tmp_path, mode=Mode.DEVELOPMENT)))
+    status, body = await get(client, "a.test")
+    assert status == 503 and "public/ is empty" in body
+
+
+async def test_a_crashing_builder_leaves_nothing_half_built(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("x")})
+    lookup = lookup_with(static=CrashingBuilder())
+    client = await aiohttp_client(create_app(settings_for(tmp_path, mode=Mode.DEVELOPMENT), lookup))
+    status, body = await get(client, "a.test")
+    assert status == 503 and "disk on fire" in body
+    site_builds = tmp_path / "builds" / "a.test"
+    assert [p for p in site_builds.iterdir() if p.is_dir()] == []
+    assert not (site_builds / "current").exists()
+
+
+async def test_other_sites_answer_while_one_builds(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "slow.test", {"public/index.html": PAGE.format("slow")})
+    write_site(tmp_path / "sites", "fast.test", {"public/index.html": PAGE.format("fast")})
+    builder = CountingStaticBuilder(delays={"slow.test": 2.0})
+    client = await aiohttp_client(create_app(settings_for(tmp_path), lookup_with(static=builder)))
+    await get(client, "fast.test")
+
+    finished: list[str] = []
+
+    async def fetch(host: str) -> None:
+        status, _ = await get(client, host)
+        assert status == 200
+        finished.append(host)
+
+    slow = asyncio.create_task(fetch("slow.test"))
+    await asyncio.sleep(0.1)
+    for _ in range(5):
+        await fetch("fast.test")
+    assert "slow.test" not in finished
+    await slow
+    assert finished[-1] == "slow.test"
+
+
+async def test_only_the_last_three_builds_are_kept(aiohttp_client, tmp_path: Path) -> None:
+    root = write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format(0)})
+    client = await aiohttp_client(create_app(settings_for(tmp_path)))
+    builds = client.app[BUILDS]
+    site = client.app[SITES].registry.sites["a.test"]
+    ids = []
+    for version in range(5):
+        (root / "public" / "index.html").write_text(PAGE.format(version))
+        builds.invalidate("a.test")
+        ids.append((await builds.current(site)).build_id)
+    site_builds = tmp_path / "builds" / "a.test"
+    on_disk = sorted(p.name for p in site_builds.iterdir() if p.is_dir() and not p.is_symlink())
+    assert len(set(ids)) == 5
+    assert on_disk == sorted(ids[-3:])
+    assert os.readlink(site_builds / "current") == ids[-1]
+    assert "4" in (await get(client, "a.test"))[1]

@@ -1,0 +1,53 @@
+"""Settings come from SITEGATE_* variables, flags win, and a bad value is one clear error."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, Mode, load_settings
+
+
+def test_defaults_need_no_environment() -> None:
+    settings = load_settings({})
+    assert settings.port == 3000
+    assert settings.mode is Mode.PRODUCTION
+    assert settings.backend_url == "http://127.0.0.1:8000"
+    assert ipaddress.ip_address("127.0.0.1") in settings.trusted_proxies[0]
+    assert (settings.shared_dir / "..").resolve().name == "shared"
+
+
+def test_environment_is_read_and_flags_win() -> None:
+    environ = {
+        "SITEGATE_PORT": "8080",
+        "SITEGATE_MODE": "Development",
+        "SITEGATE_SITES_DIR": "/srv/sites",
+        "SITEGATE_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1",
+        "SITEGATE_BACKEND_URL": "http://backend:8000/",
+    }
+    settings = load_settings(environ, overrides={"PORT": "9000", "HOST": None})
+    assert settings.port == 9000
+    assert settings.dev
+    assert settings.sites_dir == Path("/srv/sites")
+    assert settings.backend_url == "http://backend:8000"
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "192.168.1.1/32"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SITEGATE_PORT", "seventy"),
+        ("SITEGATE_PORT", "70000"),
+        ("SITEGATE_MODE", "staging"),
+        ("SITEGATE_BACKEND_URL", "ftp://x"),
+        ("SITEGATE_TRUSTED_PROXIES", "10.0.0.300/8"),
+        ("SITEGATE_KEEP_BUILDS", "0"),
+        ("SITEGATE_PROXY_READ_TIMEOUT", "-1"),
+    ],
+)
+def test_a_bad_value_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({name: value})
+    assert name in str(caught.value) and value in str(caught.value)
