@@ -7,7 +7,8 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from gateway.registry import InvalidHost, Registry, load_site, normalize_host, scan_signature
+from gateway.hosts import InvalidHost, normalize_host
+from gateway.registry import Registry, load_site, scan_signature
 
 KNOWN_BUILDERS = frozenset({"static", "jinja", "command"})
 
