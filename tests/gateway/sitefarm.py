@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from builders import builder_for
@@ -24,12 +25,8 @@ def write_site(sites_dir: Path, name: str, files: dict[str, str], toml: str = 'b
 
 
 def settings_for(tmp_path: Path, mode: Mode = Mode.PRODUCTION, **overrides: object) -> Settings:
-    return Settings(
-        sites_dir=tmp_path / "sites",
-        build_dir=tmp_path / "builds",
-        mode=mode,
-        **overrides,  # type: ignore[arg-type]
-    )
+    defaults = Settings(sites_dir=tmp_path / "sites", build_dir=tmp_path / "builds", mode=mode)
+    return replace(defaults, **overrides)
 
 
 class CountingStaticBuilder(StaticBuilder):
