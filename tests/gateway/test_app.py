@@ -1,0 +1,104 @@
+"""The whole gateway, as a browser or an API client sees it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from gateway.app import create_app
+from tests.gateway.sitefarm import settings_for, write_site
+
+
+async def test_hosts_pick_sites_and_bad_hosts_are_refused(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": "site a"}, 'aliases = ["www.a.test"]\n')
+    client = await aiohttp_client(create_app(settings_for(tmp_path)))
+    for host in ("a.test", "WWW.A.TEST:3000", "a.test."):
+        response = await client.get("/", headers={"Host": host})
+        assert response.status == 200 and await response.text() == "site a"
+    unknown = await client.get("/", headers={"Host": "b.test"})
+    assert unknown.status == 404 and "No site here" in await unknown.text()
+    hostile = await client.get("/", headers={"Host": "a..test"})
+    assert hostile.status == 400
+
+
+async def test_a_broken_site_toml_answers_503_and_the_others_keep_working(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "ok.test", {"public/index.html": "fine"})
+    write_site(tmp_path / "sites", "broken.test", {"public/index.html": "x"}, 'builder = "static"\naliases = [\n')
+    client = await aiohttp_client(create_app(settings_for(tmp_path)))
+    broken = await client.get("/", headers={"Host": "broken.test"})
+    assert broken.status == 503
+    assert "site.toml, line" in await broken.text()
+    assert (await client.get("/", headers={"Host": "ok.test"})).status == 200
+
+
+async def test_a_new_site_is_picked_up_on_sighup(aiohttp_client, tmp_path: Path) -> None:
+    (tmp_path / "sites").mkdir()
+    client = await aiohttp_client(create_app(settings_for(tmp_path)))
+    assert (await client.get("/", headers={"Host": "new.test"})).status == 404
+    write_site(tmp_path / "sites", "new.test", {"public/index.html": "new"})
+    os.kill(os.getpid(), signal.SIGHUP)
+    for _ in range(50):
+        response = await client.get("/", headers={"Host": "new.test"})
+        if response.status == 200:
+            break
+        await asyncio.sleep(0.05)
+    assert response.status == 200 and await response.text() == "new"
+
+
+async def test_a_removed_site_is_gone_without_a_restart(aiohttp_client, tmp_path: Path) -> None:
+    root = write_site(tmp_path / "sites", "gone.test", {"public/index.html": "here"})
+    client = await aiohttp_client(create_app(settings_for(tmp_path)))
+    assert (await client.get("/", headers={"Host": "gone.test"})).status == 200
+    for path in sorted(root.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    root.rmdir()
+    os.kill(os.getpid(), signal.SIGHUP)
+    for _ in range(50):
+        response = await client.get("/", headers={"Host": "gone.test"})
+        if response.status == 404:
+            break
+        await asyncio.sleep(0.05)
+    assert response.status == 404
+
+
+async def test_only_api_paths_go_to_the_backend(aiohttp_client, aiohttp_server, tmp_path: Path) -> None:
+    async def echo_path(request: web.Request) -> web.Response:
+        return web.Response(text=f"backend {request.path_qs}")
+
+    backend_app = web.Application()
+    backend_app.router.add_route("*", "/{path:.*}", echo_path)
+    backend = await aiohttp_server(backend_app)
+    write_site(tmp_path / "sites", "a.test", {"public/apiary.html": "bees", "public/index.html": "home"})
+    settings = settings_for(tmp_path, backend_url=f"http://127.0.0.1:{backend.port}")
+    client = await aiohttp_client(create_app(settings))
+    for path, expected in (("/api", "backend /api"), ("/api/blog/posts?page=2", "backend /api/blog/posts?page=2"), ("/apiary", "bees")):
+        response = await client.get(path, headers={"Host": "a.test"})
+        assert await response.text() == expected
+
+
+async def test_health_lists_every_site_with_its_build(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": "a"})
+    write_site(tmp_path / "sites", "b.test", {"public/index.html": "b"})
+    client = await aiohttp_client(create_app(settings_for(tmp_path)))
+    await client.get("/", headers={"Host": "a.test"})
+    response = await client.get("/_sitegate/health", headers={"Host": "whatever.example"})
+    health = await response.json()
+    assert response.status == 200 and health["status"] == "ok" and health["site_count"] == 2
+    assert health["sites"]["a.test"]["current_build"] and health["sites"]["a.test"]["builds_started"] == 1
+    assert health["sites"]["b.test"]["current_build"] is None
+
+
+async def test_the_rebuild_hook_wants_the_token_when_one_is_set(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": "a"})
+    client = await aiohttp_client(create_app(settings_for(tmp_path, backend_token="s3cret")))
+    assert (await client.post("/_sitegate/hooks/rebuild/a.test")).status == 401
+    wrong = await client.post("/_sitegate/hooks/rebuild/a.test", headers={"X-Sitegate-Token": "guess"})
+    assert wrong.status == 401
+    right = await client.post("/_sitegate/hooks/rebuild/a.test", headers={"X-Sitegate-Token": "s3cret"})
+    assert right.status == 202
+    unknown = await client.post("/_sitegate/hooks/rebuild/nope.test", headers={"X-Sitegate-Token": "s3cret"})
+    assert unknown.status == 404
