@@ -1,0 +1,312 @@
+"""Forwarding a request to an upstream HTTP server: the shared backend for ``/api``, or a site's
+dev server. Bodies stream both ways, WebSockets are relayed message by message, and the tenant
+headers are always ours, never the client's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Iterable
+
+import aiohttp
+from aiohttp import WSMsgType, hdrs, web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from gateway.config import IpNetwork, Settings
+from gateway.registry import Site
+
+_log = logging.getLogger(__name__)
+
+_WebSocket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
+_IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_HOP_BY_HOP_HEADERS = frozenset(
+    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
+     "transfer-encoding", "upgrade"}
+)
+# Headers the gateway writes itself, so a client's copy must never reach the upstream. Host is
+# the upstream's own; Expect was already answered by our server; Forwarded would be a second,
+# unchecked account of the client next to X-Forwarded-*.
+_REPLACED_REQUEST_HEADERS = frozenset(
+    {"host", "expect", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip",
+     "x-tenant-domain", "x-site-name", "x-sitegate-token"}
+)
+# aiohttp's WebSocket client writes its own handshake; the client's would contradict it.
+_WEBSOCKET_HANDSHAKE_HEADERS = frozenset(
+    {"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol",
+     "sec-websocket-accept"}
+)
+# Left to aiohttp these would be invented for the client: an Accept-Encoding the client never
+# sent would bring back compressed bodies it cannot read, since we do not decompress.
+_NO_AUTO_HEADERS = frozenset({hdrs.USER_AGENT, hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.CONTENT_TYPE})
+# Close codes that describe a lost connection and may not be sent in a close frame (RFC 6455 7.4.1).
+_UNSENDABLE_CLOSE_CODES = frozenset({1005, 1006, 1015})
+# As long as aiohttp itself waits for the other end's close frame.
+_WEBSOCKET_CLOSE_GRACE = 10.0
+
+
+def create_client_session(settings: Settings) -> aiohttp.ClientSession:
+    """The one session every forwarded request shares; create it inside the running loop."""
+    # No pool limit: WebSockets and slow downloads each hold a connection for long, and a limit
+    # would turn them into 502s for everybody else once it is reached.
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+    timeout = aiohttp.ClientTimeout(
+        total=None,
+        connect=settings.proxy_connect_timeout,
+        sock_read=settings.proxy_read_timeout,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        skip_auto_headers=_NO_AUTO_HEADERS,
+        trust_env=False,
+    )
+
+
+async def forward(
+    request: web.Request,
+    *,
+    site: Site,
+    upstream: str,
+    session: aiohttp.ClientSession,
+    settings: Settings,
+) -> web.StreamResponse:
+    """Send ``request`` to ``upstream`` (a base URL) under the same path and query, and return
+    the upstream's answer as it streams in; a 502 or 504 JSON error when there is none."""
+    target = request.rel_url
+    if _has_dot_segment(target.path):
+        return _error(400, "bad_request", "the path must not contain '.' or '..' segments")
+    url = URL(upstream.rstrip("/") + target.raw_path_qs, encoded=True)
+    headers = _upstream_headers(request, site=site, settings=settings)
+    try:
+        if _is_websocket_request(request):
+            return await _forward_websocket(request, url, headers, session)
+        return await _forward_http(request, url, headers, session)
+    except aiohttp.ClientError as error:
+        # A client leaving mid-upload breaks the upstream request too; that is no upstream fault.
+        level = logging.DEBUG if _client_gone(request) else logging.WARNING
+        _log.log(level, "%s: %s %s via %s failed: %r", site.name, request.method, request.path, upstream, error)
+        return _upstream_error(error)
+
+
+def client_address(request: web.BaseRequest, trusted: Iterable[IpNetwork]) -> str:
+    """The address of the client behind any trusted proxies.
+
+    A trusted proxy's X-Forwarded-For is read from the right, skipping the hops that are
+    trusted proxies themselves; anything further left could be made up by the client.
+    """
+    trusted = tuple(trusted)
+    peer = _peer_address(request)
+    if peer is None or not _is_trusted(peer, trusted):
+        return _peer_text(request)
+    address = peer
+    for hop in reversed(_comma_list(request.headers, hdrs.X_FORWARDED_FOR)):
+        hop_address = _parse_ip(hop)
+        if hop_address is None:
+            break
+        address = hop_address
+        if not _is_trusted(hop_address, trusted):
+            break
+    return str(address)
+
+
+def _upstream_headers(request: web.BaseRequest, *, site: Site, settings: Settings) -> CIMultiDict[str]:
+    """The headers to send upstream: the client's end-to-end ones, then ours on top."""
+    dropped = _hop_by_hop(request.headers) | _REPLACED_REQUEST_HEADERS
+    headers: CIMultiDict[str] = CIMultiDict(
+        (name, value) for name, value in request.headers.items() if name.lower() not in dropped
+    )
+    headers["X-Tenant-Domain"] = site.name
+    headers["X-Site-Name"] = site.name
+    if settings.backend_token:
+        headers["X-Sitegate-Token"] = settings.backend_token
+
+    peer = _peer_address(request)
+    from_trusted_proxy = peer is not None and _is_trusted(peer, settings.trusted_proxies)
+    chain = _comma_list(request.headers, hdrs.X_FORWARDED_FOR) if from_trusted_proxy else []
+    headers[hdrs.X_FORWARDED_FOR] = ", ".join([*chain, _peer_text(request)])
+    claimed_proto = _first_value(request.headers.get(hdrs.X_FORWARDED_PROTO)) if from_trusted_proxy else None
+    claimed_host = _first_value(request.headers.get(hdrs.X_FORWARDED_HOST)) if from_trusted_proxy else None
+    headers[hdrs.X_FORWARDED_PROTO] = claimed_proto or request.scheme
+    headers[hdrs.X_FORWARDED_HOST] = claimed_host or request.host
+    headers["X-Real-IP"] = client_address(request, settings.trusted_proxies)
+    return headers
+
+
+async def _forward_http(
+    request: web.Request, url: URL, headers: CIMultiDict[str], session: aiohttp.ClientSession
+) -> web.StreamResponse:
+    async with session.request(
+        request.method,
+        url,
+        headers=headers,
+        data=request.content if request.body_exists else None,
+        allow_redirects=False,
+        auto_decompress=False,
+        skip_auto_headers=_NO_AUTO_HEADERS,
+    ) as upstream:
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        response.headers.extend(_downstream_headers(upstream.headers))
+        await _stream_body(request, response, upstream)
+        return response
+
+
+async def _stream_body(request: web.Request, response: web.StreamResponse, upstream: aiohttp.ClientResponse) -> None:
+    """Copy the upstream body to the client chunk by chunk, as it arrives."""
+    try:
+        await response.prepare(request)
+    except ConnectionError:
+        return
+    while True:
+        try:
+            chunk = await upstream.content.readany()
+        except (aiohttp.ClientError, OSError) as error:
+            # The status line is already sent; cutting the connection is the only way left to
+            # tell the client its body is incomplete.
+            _log.warning("upstream body of %s %s broke off: %r", request.method, upstream.url, error)
+            _abort(request)
+            return
+        if not chunk:
+            return
+        try:
+            await response.write(chunk)
+        except ConnectionError:
+            _log.debug("client went away during %s %s", request.method, upstream.url)
+            return
+
+
+async def _forward_websocket(
+    request: web.Request, url: URL, headers: CIMultiDict[str], session: aiohttp.ClientSession
+) -> web.StreamResponse:
+    for name in _WEBSOCKET_HANDSHAKE_HEADERS:
+        headers.popall(name, None)
+    # The upstream picks the subprotocol; the client is then offered only that one, so both
+    # ends agree on it.
+    protocols = _comma_list(request.headers, hdrs.SEC_WEBSOCKET_PROTOCOL)
+    async with session.ws_connect(url, headers=headers, protocols=protocols) as upstream_ws:
+        client_ws = web.WebSocketResponse(protocols=(upstream_ws.protocol,) if upstream_ws.protocol else ())
+        await client_ws.prepare(request)
+        relays = asyncio.gather(_relay(client_ws, upstream_ws), _relay(upstream_ws, client_ws))
+        try:
+            await asyncio.shield(relays)
+        except asyncio.CancelledError:
+            # aiohttp can cancel the handler as the client's connection drops, with its close
+            # frame received but not yet relayed; the relays finish by themselves and pass it on.
+            await asyncio.wait((relays,), timeout=_WEBSOCKET_CLOSE_GRACE)
+            raise
+        finally:
+            relays.cancel()
+        return client_ws
+
+
+async def _relay(source: _WebSocket, target: _WebSocket) -> None:
+    """Pass messages from one WebSocket to the other until ``source`` closes, then close
+    ``target`` with the same code and reason."""
+    reason = b""
+    try:
+        while True:
+            message = await source.receive()
+            if message.type is WSMsgType.TEXT:
+                await target.send_str(message.data)
+            elif message.type is WSMsgType.BINARY:
+                await target.send_bytes(message.data)
+            elif message.type is WSMsgType.CLOSE:
+                reason = (message.extra or "").encode()
+                break
+            elif message.type in (WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                break
+        await target.close(code=_close_code(source.close_code), message=reason)
+    except ConnectionResetError:
+        _log.debug("WebSocket peer went away while relaying")
+
+
+def _close_code(code: int | None) -> int:
+    if code is None or code == 1005:
+        return 1000
+    if code in _UNSENDABLE_CLOSE_CODES:
+        return 1011
+    return code
+
+
+def _downstream_headers(upstream_headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
+    dropped = _hop_by_hop(upstream_headers)
+    return CIMultiDict((name, value) for name, value in upstream_headers.items() if name.lower() not in dropped)
+
+
+def _hop_by_hop(headers: CIMultiDictProxy[str]) -> frozenset[str]:
+    """The fixed hop-by-hop names plus every header the message's ``Connection`` names."""
+    return _HOP_BY_HOP_HEADERS | {token.lower() for token in _comma_list(headers, hdrs.CONNECTION)}
+
+
+def _is_websocket_request(request: web.BaseRequest) -> bool:
+    upgrade = {token.strip().lower() for token in request.headers.get(hdrs.UPGRADE, "").split(",")}
+    return request.method == hdrs.METH_GET and "websocket" in upgrade
+
+
+def _has_dot_segment(path: str) -> bool:
+    # The upstream may resolve "/api/../admin" to "/admin", outside the prefix we forward.
+    return any(segment in (".", "..") for segment in path.split("/"))
+
+
+def _comma_list(headers: CIMultiDictProxy[str], name: str) -> list[str]:
+    """The items of a comma-separated header, across all its lines."""
+    return [item.strip() for value in headers.getall(name, ()) for item in value.split(",") if item.strip()]
+
+
+def _first_value(value: str | None) -> str | None:
+    first = (value or "").split(",")[0].strip()
+    return first or None
+
+
+def _peer_text(request: web.BaseRequest) -> str:
+    address = _peer_address(request)
+    return str(address) if address is not None else (request.remote or "unknown")
+
+
+def _peer_address(request: web.BaseRequest) -> _IpAddress | None:
+    return _parse_ip(request.remote or "")
+
+
+def _parse_ip(text: str) -> _IpAddress | None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    # A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_trusted(address: _IpAddress, trusted: Iterable[IpNetwork]) -> bool:
+    return any(address in network for network in trusted)
+
+
+def _upstream_error(error: aiohttp.ClientError) -> web.Response:
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        return _error(502, "bad_gateway", "the upstream server could not be reached in time")
+    if isinstance(error, aiohttp.ServerTimeoutError):
+        return _error(504, "gateway_timeout", "the upstream server did not answer in time")
+    if isinstance(error, aiohttp.WSServerHandshakeError):
+        return _error(502, "bad_gateway", f"the upstream server refused the WebSocket upgrade ({error.status})")
+    return _error(502, "bad_gateway", "the upstream server could not be reached or gave no valid answer")
+
+
+def _client_gone(request: web.BaseRequest) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _abort(request: web.BaseRequest) -> None:
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
