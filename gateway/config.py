@@ -51,6 +51,7 @@ class Settings:
     keep_builds: int = 3
     store_url: str | None = None
     data_dir: Path = Path(".data")
+    gateway_url: str = "http://127.0.0.1:3000"
 
     @property
     def dev(self) -> bool:
@@ -147,6 +148,7 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "KEEP_BUILDS": ("keep_builds", _positive_int),
     "STORE_URL": ("store_url", _text),
     "DATA_DIR": ("data_dir", _path),
+    "GATEWAY_URL": ("gateway_url", _url),
 }
 
 

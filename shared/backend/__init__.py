@@ -1,0 +1,1 @@
+"""The shared multi-tenant backend: blog, auth and media APIs behind one store interface."""
