@@ -1,0 +1,101 @@
+"""Files a Jinja site ships without rendering: ``assets/`` under content-hashed names (cacheable
+forever) and ``public/`` as it is; plus writing and reusing files in a build folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from builders.base import BuildError, walk_files
+
+_HASH_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Asset:
+    """``assets/css/app.css`` is served as ``/assets/css/app.<8 hex>.css``."""
+
+    name: str
+    source: str
+    output: str
+
+    @property
+    def url(self) -> str:
+        return "/" + self.output
+
+
+def fingerprint_assets(assets_dir: Path) -> dict[str, Asset]:
+    """Every file under ``assets/``, keyed by its path relative to that folder."""
+    assets: dict[str, Asset] = {}
+    for path in walk_files(assets_dir):
+        name = path.relative_to(assets_dir).as_posix()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:_HASH_LENGTH]
+        relative = PurePosixPath(name)
+        hashed = relative.with_name(f"{relative.stem}.{digest}{relative.suffix}")
+        assets[name] = Asset(name=name, source=str(path), output=f"assets/{hashed.as_posix()}")
+    return assets
+
+
+def public_files(public_dir: Path) -> dict[str, str]:
+    """Output path → absolute source path for everything under ``public/``."""
+    return {path.relative_to(public_dir).as_posix(): str(path) for path in walk_files(public_dir)}
+
+
+class AssetLookup:
+    """The ``asset('app.css')`` template function; ``record`` learns which source a page used."""
+
+    def __init__(self, assets: Mapping[str, Asset], record: Callable[[str], None]) -> None:
+        self._assets = assets
+        self._record = record
+
+    def __call__(self, name: str) -> str:
+        asset = self._assets.get(str(name).lstrip("/"))
+        if asset is None:
+            known = ", ".join(sorted(self._assets)) or "none"
+            raise BuildError(f"asset({name!r}) is not in assets/ (known: {known})")
+        self._record(asset.source)
+        return asset.url
+
+
+class OutputDir:
+    """Writes files into a build folder, making each parent folder once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._made: set[Path] = set()
+
+    def write(self, relative: str, data: bytes) -> None:
+        self._target(relative).write_bytes(data)
+
+    def copy(self, relative: str, source: str) -> None:
+        """A copy, never a link: a source edited in place must not change a published build."""
+        try:
+            shutil.copyfile(source, self._target(relative))
+        except OSError as error:
+            raise BuildError(f"cannot copy {source}: {error.strerror}") from None
+
+    def link(self, relative: str, previous_dir: Path) -> bool:
+        """Reuse a previous build's file (builds are immutable, so a hard link is safe)."""
+        source = previous_dir / relative
+        target = self._target(relative)
+        try:
+            os.link(source, target)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            try:
+                shutil.copyfile(source, target)
+            except OSError:
+                return False
+        return True
+
+    def _target(self, relative: str) -> Path:
+        target = self.root / relative
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
+        return target

@@ -1,0 +1,194 @@
+"""Markdown posts: front matter (YAML between ``---`` or TOML between ``+++``) and body.
+
+A ``Post`` holds what listings need (front matter and a summary); the body is read and
+rendered only for the pages that show it, so a listing never pays for the full text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+
+from builders.base import EMPTY, BuildError
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FENCES = {"---": "yaml", "+++": "toml"}
+_SLUG_CHARS = re.compile(r"[^a-z0-9]+")
+_TOML_LINE = re.compile(r"at line (\d+)")
+_TAGS = re.compile(r"<[^>]+>")
+_SUMMARY_LENGTH = 240
+_NOT_PROSE = re.compile(r"([#>|<]|```|~~~|([-*+]|\d+[.)])(\s|$))")
+_KNOWN_KEYS = frozenset({"title", "date", "updated", "tags", "draft", "summary", "slug"})
+
+
+def slugify(text: str) -> str:
+    """A URL segment: lower-case ASCII letters, digits and single dashes."""
+    return _SLUG_CHARS.sub("-", text.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class Post:
+    """One ``content/posts/*.md`` file. ``source`` is its absolute path; ``label`` the
+    site-relative name used in error messages."""
+
+    source: str
+    label: str
+    slug: str
+    title: str
+    date: dt.datetime
+    updated: dt.datetime
+    tags: tuple[str, ...]
+    draft: bool
+    summary: str
+    body_line: int
+    extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+    @property
+    def url(self) -> str:
+        return f"/blog/{self.slug}/"
+
+
+def new_markdown() -> MarkdownIt:
+    """CommonMark with fenced code (built in), tables and strikethrough."""
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def parse_post(path: Path, label: str, text: str, markdown: MarkdownIt) -> Post:
+    """A post from its file text; ``BuildError`` names the file and line of a bad field."""
+    meta, body, body_line = split_front_matter(text, label)
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise BuildError("a post needs a `title` (text)", file=label, line=_key_line(text, "title"))
+    date = _datetime(meta.get("date"), label, _key_line(text, "date"), "date")
+    updated = _datetime(meta.get("updated", date), label, _key_line(text, "updated"), "updated")
+    slug = meta.get("slug", path.stem)
+    if not isinstance(slug, str) or slugify(slug) != slug.lower() or not slug:
+        raise BuildError(
+            f"slug {slug!r} must be lower-case letters, digits and dashes",
+            file=label,
+            line=_key_line(text, "slug") if "slug" in meta else 1,
+        )
+    summary = meta.get("summary")
+    if summary is not None and not isinstance(summary, str):
+        raise BuildError("`summary` must be text", file=label, line=_key_line(text, "summary"))
+    draft = meta.get("draft", False)
+    if not isinstance(draft, bool):
+        raise BuildError("`draft` must be true or false", file=label, line=_key_line(text, "draft"))
+    return Post(
+        source=str(path),
+        label=label,
+        slug=slug.lower(),
+        title=title.strip(),
+        date=date,
+        updated=updated,
+        tags=_tags(meta.get("tags", ()), label, _key_line(text, "tags")),
+        draft=draft,
+        summary=summary.strip() if summary else _first_paragraph(body, markdown),
+        body_line=body_line,
+        extra={key: value for key, value in meta.items() if key not in _KNOWN_KEYS},
+    )
+
+
+def read_body(post: Post) -> str:
+    """The Markdown after the front matter."""
+    try:
+        text = Path(post.source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise BuildError(f"cannot read post: {error}", file=post.label) from None
+    lines = text.lstrip("\ufeff").replace("\r\n", "\n").split("\n", post.body_line - 1)
+    return lines[-1] if len(lines) == post.body_line else ""
+
+
+def split_front_matter(text: str, label: str) -> tuple[dict[str, Any], str, int]:
+    """(front matter, body, line number where the body starts)."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    first, _, rest = text.partition("\n")
+    fence = first.rstrip()
+    kind = _FENCES.get(fence)
+    if kind is None:
+        raise BuildError("a post starts with front matter between `---` (YAML) or `+++` (TOML) lines", file=label, line=1)
+    match = re.search(rf"^{re.escape(fence)}[ \t]*$", rest, re.MULTILINE)
+    if match is None:
+        raise BuildError(f"front matter opened with `{fence}` is never closed", file=label, line=1)
+    source, body = rest[: match.start()], rest[match.end() :].removeprefix("\n")
+    body_line = 3 + source.count("\n")
+    meta = _load_yaml(source, label) if kind == "yaml" else _load_toml(source, label)
+    if not isinstance(meta, dict):
+        raise BuildError("front matter must be a table of `key: value` lines", file=label, line=2)
+    return meta, body, body_line
+
+
+def _load_yaml(source: str, label: str) -> Any:
+    try:
+        return yaml.load(source, Loader=_YAML_LOADER) or {}
+    except yaml.YAMLError as error:
+        # The context mark is where the broken construct starts (an unclosed list, say).
+        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error)
+        line = mark.line + 2 if mark is not None else 2
+        raise BuildError(f"bad YAML front matter: {problem}", file=label, line=line) from None
+    except ValueError as error:
+        # An impossible date such as 2024-13-45 fails after parsing, with no position.
+        raise BuildError(f"bad YAML front matter: {error}", file=label, line=2) from None
+
+
+def _load_toml(source: str, label: str) -> Any:
+    try:
+        return tomllib.loads(source)
+    except tomllib.TOMLDecodeError as error:
+        found = _TOML_LINE.search(str(error))
+        line = int(found.group(1)) + 1 if found else 2
+        raise BuildError(f"bad TOML front matter: {error}", file=label, line=line) from None
+
+
+def _datetime(value: Any, label: str, line: int, key: str) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise BuildError(f"`{key}` {value!r} is not a date like 2024-05-01", file=label, line=line) from None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    raise BuildError(f"a post needs a `{key}` like 2024-05-01", file=label, line=line)
+
+
+def _tags(value: Any, label: str, line: int) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(tag, str) for tag in value):
+        raise BuildError("`tags` must be a list of words", file=label, line=line)
+    tags = [tag.strip() for tag in value if tag.strip()]
+    for tag in tags:
+        if not slugify(tag):
+            raise BuildError(f"tag {tag!r} has no letters or digits", file=label, line=line)
+    return tuple(dict.fromkeys(tags))
+
+
+def _key_line(text: str, key: str) -> int:
+    """The line a front-matter key is on, so an error points at it (the first line if absent)."""
+    found = re.search(rf"^{key}\s*[:=]", text, re.MULTILINE)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
+
+
+def _first_paragraph(body: str, markdown: MarkdownIt) -> str:
+    """Plain text of the first prose paragraph, shortened; a summary when none is given."""
+    for block in re.split(r"\n\s*\n", body):
+        block = block.strip()
+        if not block or _NOT_PROSE.match(block):
+            continue
+        text = html.unescape(_TAGS.sub("", markdown.renderInline(block))).replace("\n", " ")
+        if len(text) > _SUMMARY_LENGTH:
+            text = text[:_SUMMARY_LENGTH].rsplit(" ", 1)[0] + "…"
+        return text
+    return ""

@@ -1,0 +1,273 @@
+"""The ``jinja`` builder: pages, layouts and components (site first, shared library second),
+Markdown posts with their listings and feeds, theme, fingerprinted assets and Tailwind.
+
+Every output records the inputs it used, and an output whose inputs are unchanged since the
+previous build is linked from it instead of rendered again (see ``builders.deps``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, ClassVar
+
+from builders.assets import OutputDir, fingerprint_assets, public_files
+from builders.base import BuildContext, BuildError, BuildResult, walk_files
+from builders.content import Post, new_markdown, parse_post
+from builders.post_cache import PostCache
+from builders.deps import ReuseCheck
+from builders.feeds import SitemapEntry, atom_feed, sitemap
+from builders.jinja_plan import check_collisions, plan_blog, plan_pages
+from builders.jinja_render import PageJob, RenderSetup, SiteRenderer, output_url, render_chunk
+from builders.tailwind import OUTPUT as TAILWIND_OUTPUT
+from builders.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
+from builders.theme import theme_css, validate_theme
+
+SOURCE_DIRS = ("pages", "layouts", "components", "content", "assets", "public", "data")
+FEED_SIZE = 20
+# Below this many pages to render, starting worker processes costs more than it saves.
+PARALLEL_THRESHOLD = 150
+
+
+class JinjaBuilder:
+    name: ClassVar[str] = "jinja"
+
+    def __init__(self, parallel_threshold: int = PARALLEL_THRESHOLD) -> None:
+        self.parallel_threshold = parallel_threshold
+
+    def input_files(self, ctx: BuildContext) -> list[Path]:
+        site_dir, shared_dir = ctx.site_dir.absolute(), ctx.shared_dir.absolute()
+        files = [path for path in [site_dir / "site.toml", *tailwind_inputs(site_dir)] if path.is_file()]
+        for folder in SOURCE_DIRS:
+            files += walk_files(site_dir / folder)
+        files += walk_files(shared_dir)
+        return files
+
+    def build(self, ctx: BuildContext) -> BuildResult:
+        return _SiteBuild(ctx, self.parallel_threshold).run()
+
+
+class _SiteBuild:
+    """One build of one site; holds what the steps share."""
+
+    def __init__(self, ctx: BuildContext, parallel_threshold: int) -> None:
+        self.ctx = ctx
+        self.parallel_threshold = parallel_threshold
+        self.site_dir = ctx.site_dir.absolute()
+        self.shared_dir = ctx.shared_dir.absolute()
+        self.site_toml = str(self.site_dir / "site.toml")
+        self.posts_dir = str(self.site_dir / "content" / "posts")
+        self.options = _plain(ctx.options)
+        self.output = OutputDir(ctx.out_dir)
+        # The site's own cache folder (never an input): parsed posts and compiled templates.
+        self.cache_dir = self.site_dir / ".sitegate"
+        self.dependencies: dict[str, frozenset[str]] = {}
+        self.rendered: list[str] = []
+        self.log: list[str] = []
+
+    def run(self) -> BuildResult:
+        started = time.perf_counter()
+        theme = dict(validate_theme(self.options.get("theme")))
+        per_page = self.options.get("posts_per_page", 10)
+        if not isinstance(per_page, int) or isinstance(per_page, bool) or per_page < 1:
+            raise BuildError("`posts_per_page` must be a whole number of 1 or more", file="site.toml")
+        posts = self._load_posts()
+        assets = fingerprint_assets(self.site_dir / "assets")
+        public = public_files(self.site_dir / "public")
+        tailwind = uses_tailwind(self.site_dir, self.options)
+        plan_deps = frozenset({self.site_toml, self.posts_dir + os.sep})
+        # Generated pages first, so a clash names the author's file, not the generated one.
+        jobs = plan_blog(posts, per_page, plan_deps) + plan_pages(self.site_dir / "pages")
+        generated = ["theme.css"] + (["feed.xml"] if self._has_blog() else []) + ["sitemap.xml"]
+        check_collisions(
+            [(output, "sitegate") for output in generated + ([TAILWIND_OUTPUT] if tailwind else [])]
+            + [(job.output, _job_source(job, posts)) for job in jobs]
+            + [(asset.output, f"assets/{asset.name}") for asset in assets.values()]
+            + [(output, f"public/{output}") for output in public]
+        )
+        reuse = ReuseCheck(self.ctx.previous, self.ctx.input_digests, self.posts_dir, (p.source for p in posts))
+        for asset in assets.values():
+            self._copy(reuse, asset.output, asset.source)
+        for output, source in public.items():
+            self._copy(reuse, output, source)
+        self._generate(reuse, "theme.css", frozenset({self.site_toml}), lambda: theme_css(theme).encode())
+        setup = RenderSetup(
+            site_name=self.ctx.site_name,
+            site_dir=self.site_dir,
+            shared_dir=self.shared_dir,
+            out_dir=self.ctx.out_dir,
+            site_toml=self.site_toml,
+            posts_dir=self.posts_dir,
+            base_url=self._base_url(),
+            options=self.options,
+            theme=theme,
+            assets=assets,
+            posts=tuple(posts),
+            tailwind_css="/" + TAILWIND_OUTPUT if tailwind else None,
+            cache_dir=self.cache_dir / "templates",
+        )
+        renderer = SiteRenderer(setup, self.output)
+        self._render_pages(reuse, jobs, renderer)
+        self._feeds(reuse, posts, jobs, renderer)
+        if tailwind:
+            self._tailwind(reuse)
+        self.log.append(
+            f"{len(self.dependencies)} files, {len(self.rendered)} made anew, "
+            f"{len(self.dependencies) - len(self.rendered)} reused, in {time.perf_counter() - started:.3f} s\n"
+        )
+        return BuildResult(
+            files=tuple(sorted(self.dependencies)),
+            dependencies=self.dependencies,
+            rendered=tuple(sorted(self.rendered)),
+            log="".join(self.log),
+        )
+
+    def _load_posts(self) -> list[Post]:
+        """Published posts (drafts too in development), newest first."""
+        cache = PostCache(self.cache_dir / "posts.json")
+        markdown = new_markdown()
+        posts: list[Post] = []
+        sources: set[str] = set()
+        for path in walk_files(Path(self.posts_dir)):
+            if path.suffix != ".md":
+                continue
+            source = str(path)
+            sources.add(source)
+            digest = self.ctx.input_digests.get(source)
+            post = cache.get(source, digest)
+            if post is None:
+                label = path.relative_to(self.site_dir).as_posix()
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as error:
+                    raise BuildError(f"cannot read post: {error}", file=label) from None
+                post = parse_post(path, label, text, markdown)
+                cache.put(post, digest)
+            if self.ctx.dev or not post.draft:
+                posts.append(post)
+        cache.keep_only(sources)
+        cache.save()
+        posts.sort(key=lambda post: (post.date, post.slug), reverse=True)
+        return posts
+
+    def _has_blog(self) -> bool:
+        return Path(self.posts_dir).is_dir()
+
+    def _base_url(self) -> str:
+        base = self.options.get("base_url") or f"https://{self.ctx.site_name}"
+        if not isinstance(base, str) or not base.startswith(("http://", "https://")):
+            raise BuildError("`base_url` must be an http:// or https:// URL", file="site.toml")
+        return base.rstrip("/")
+
+    def _reuse(self, reuse: ReuseCheck, output: str, assigned: frozenset[str] = frozenset()) -> bool:
+        if not reuse.reusable(output, assigned):
+            return False
+        previous = reuse.previous_dependencies(output)
+        assert previous is not None and self.ctx.previous is not None
+        if not self.output.link(output, self.ctx.previous.out_dir):
+            return False
+        self.dependencies[output] = previous
+        return True
+
+    def _copy(self, reuse: ReuseCheck, output: str, source: str) -> None:
+        if not self._reuse(reuse, output):
+            self.output.copy(output, source)
+            self.dependencies[output] = frozenset({source})
+            self.rendered.append(output)
+
+    def _generate(self, reuse: ReuseCheck, output: str, deps: frozenset[str], make: Any, assigned: frozenset[str] = frozenset()) -> None:
+        if not self._reuse(reuse, output, assigned):
+            self.output.write(output, make())
+            self.dependencies[output] = deps | assigned
+            self.rendered.append(output)
+
+    def _render_pages(self, reuse: ReuseCheck, jobs: list[PageJob], renderer: SiteRenderer) -> None:
+        pending = [job for job in jobs if not self._reuse(reuse, job.output, job.assigned)]
+        workers = min(os.cpu_count() or 1, 4)
+        if len(pending) >= self.parallel_threshold and workers > 1:
+            results = _render_in_processes(renderer.setup, pending, workers)
+            self.log.append(f"rendered {len(pending)} pages in {workers} processes\n")
+        else:
+            results = [(job.output, renderer.render(job)) for job in pending]
+        for output, deps in results:
+            self.dependencies[output] = deps
+            self.rendered.append(output)
+
+    def _feeds(self, reuse: ReuseCheck, posts: list[Post], jobs: list[PageJob], renderer: SiteRenderer) -> None:
+        base_url = renderer.setup.base_url
+        if self._has_blog():
+            newest = posts[:FEED_SIZE]
+            self._generate(
+                reuse, "feed.xml", frozenset({self.site_toml, self.posts_dir + os.sep}),
+                lambda: atom_feed(title=str(self.options.get("title", self.ctx.site_name)), base_url=base_url,
+                                  posts=newest, html=renderer.post_html),
+                assigned=frozenset(post.source for post in newest),
+            )
+        by_output = {f"blog/{post.slug}/index.html": post for post in posts}
+        entries = [
+            SitemapEntry(output_url(job.output), by_output[job.output].updated if job.output in by_output else None)
+            for job in sorted(jobs, key=lambda job: job.output)
+            if job.output != "404.html"
+        ]
+        self._generate(
+            reuse, "sitemap.xml",
+            frozenset({self.site_toml, self.posts_dir + os.sep, str(self.site_dir / "pages") + os.sep}),
+            lambda: sitemap(base_url, entries),
+            assigned=frozenset(post.source for post in posts),
+        )
+
+    def _tailwind(self, reuse: ReuseCheck) -> None:
+        """Tailwind scans every HTML file of the build, so it runs again when any of them is new,
+        gone or rendered anew, or when its own inputs changed."""
+        html_now = {output for output in self.dependencies if output.endswith(".html")}
+        html_before = {output for output in reuse.previous_outputs() if output.endswith(".html")}
+        deps = frozenset(str(path) for path in tailwind_inputs(self.site_dir)).union(
+            *(self.dependencies[output] for output in html_now)
+        )
+        fresh_html = any(output.endswith(".html") for output in self.rendered)
+        if html_now == html_before and not fresh_html and self._reuse(reuse, TAILWIND_OUTPUT):
+            self.dependencies[TAILWIND_OUTPUT] = deps
+            return
+        with tempfile.TemporaryDirectory(prefix="sitegate-tailwind-") as work:
+            self.log.append(
+                build_tailwind(self.site_dir, self.ctx.out_dir, Path(work), minify=not self.ctx.dev, timeout=self.ctx.timeout)
+            )
+        self.dependencies[TAILWIND_OUTPUT] = deps
+        self.rendered.append(TAILWIND_OUTPUT)
+
+
+def _render_in_processes(setup: RenderSetup, jobs: list[PageJob], workers: int) -> list[tuple[str, frozenset[str]]]:
+    """Render ``jobs`` in fresh worker processes (spawned: forking a threaded server is unsafe)."""
+    size = max(1, -(-len(jobs) // (workers * 4)))
+    chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
+    results: list[tuple[str, frozenset[str]]] = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(render_chunk, setup, chunk) for chunk in chunks]
+        try:
+            for future in futures:
+                results += future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return results
+
+
+def _job_source(job: PageJob, posts: list[Post]) -> str:
+    if job.post is not None:
+        return posts[job.post].label
+    return job.template
+
+
+def _plain(value: Any) -> Any:
+    """Options as plain dicts and lists, so they pickle for worker processes."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value

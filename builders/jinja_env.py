@@ -1,0 +1,204 @@
+"""The Jinja environment of one site: where a template name is looked up, which files each
+render used, and how a template failure becomes a ``BuildError`` with a file and line.
+
+Lookup order for a name (the first file that exists wins):
+
+* ``shared/<p>``   → the shared library's ``<p>`` only (how an override extends the original)
+* ``pages/<p>``    → the site's ``pages/<p>``
+* ``layouts/<p>``  → the site's ``layouts/<p>``, its ``components/layouts/<p>``, the shared ``layouts/<p>``
+* any other ``<p>``→ the site's ``components/<p>``, the shared ``<p>``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from jinja2 import BaseLoader, BytecodeCache, Environment, FileSystemBytecodeCache, StrictUndefined, TemplateNotFound, meta
+from jinja2.exceptions import TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.runtime import Undefined
+from markupsafe import Markup, escape
+
+from builders.base import BuildError
+
+Located = tuple[tuple[str, ...], Path | None]
+
+
+class SiteLoader(BaseLoader):
+    """Resolves names site first, shared second, and remembers every path it probed: a missing
+    override is a dependency too, since creating it changes what the page renders."""
+
+    def __init__(self, site_dir: Path, shared_dir: Path) -> None:
+        self._site = site_dir
+        self._shared = shared_dir
+        self._located: dict[str, Located] = {}
+        self.filenames: set[str] = set()
+
+    def candidates(self, name: str) -> list[Path]:
+        parts = name.split("/")
+        if not name or name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts):
+            return []
+        head, rest = parts[0], "/".join(parts[1:])
+        if head == "shared" and rest:
+            return [self._shared / rest]
+        if head == "pages" and rest:
+            return [self._site / "pages" / rest]
+        if head == "layouts" and rest:
+            return [self._site / "layouts" / rest, self._site / "components" / name, self._shared / name]
+        return [self._site / "components" / name, self._shared / name]
+
+    def locate(self, name: str) -> Located:
+        """(paths probed, the file found or ``None``), computed once per name and build."""
+        known = self._located.get(name)
+        if known is None:
+            probed: list[str] = []
+            found: Path | None = None
+            for path in self.candidates(name):
+                probed.append(str(path))
+                if path.is_file():
+                    found = path
+                    break
+            known = (tuple(probed), found)
+            self._located[name] = known
+        return known
+
+    def get_source(self, environment: Environment, name: str) -> tuple[str, str, Callable[[], bool]]:
+        _, found = self.locate(name)
+        if found is None:
+            raise TemplateNotFound(name)
+        try:
+            source = found.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise TemplateNotFound(f"{name} (unreadable: {error})") from None
+        self.filenames.add(str(found))
+        return source, str(found), lambda: True
+
+
+class RecordingEnvironment(Environment):
+    """Records in ``recorded`` every template file (and probed override path) a render reaches.
+
+    Jinja caches imported modules per template, so a macro library imported by the second page
+    is not loaded again; the static closure of each template's references (extends, include,
+    import) is therefore recorded along with the template itself.
+    """
+
+    loader: SiteLoader
+
+    def __init__(self, loader: SiteLoader, cache_dir: Path | None = None) -> None:
+        super().__init__(
+            loader=loader,
+            bytecode_cache=_bytecode_cache(cache_dir),
+            undefined=StrictUndefined,
+            autoescape=True,
+            auto_reload=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            cache_size=-1,
+        )
+        self.recorded: set[str] = set()
+        self._closures: dict[str, frozenset[str]] = {}
+        self.filters["html_attrs"] = html_attrs
+        self.filters["date"] = format_date
+
+    def get_template(self, name: Any, parent: str | None = None, globals: Any = None) -> Any:
+        if isinstance(name, str):
+            self._record(self.join_path(name, parent) if parent else name)
+        return super().get_template(name, parent, globals)
+
+    def select_template(self, names: Any, parent: str | None = None, globals: Any = None) -> Any:
+        if isinstance(names, Iterable) and not isinstance(names, (str, Undefined)):
+            names = list(names)
+            for name in names:
+                if isinstance(name, str):
+                    self._record(self.join_path(name, parent) if parent else name)
+        return super().select_template(names, parent, globals)
+
+    def _record(self, name: str) -> None:
+        self.recorded.update(self.loader.locate(name)[0])
+        self.recorded.update(self._closure(name))
+
+    def _closure(self, name: str) -> frozenset[str]:
+        known = self._closures.get(name)
+        if known is not None:
+            return known
+        self._closures[name] = frozenset()  # a template that reaches itself stops here
+        _, found = self.loader.locate(name)
+        paths: set[str] = set()
+        if found is not None:
+            try:
+                tree = self.parse(found.read_text(encoding="utf-8"), name, str(found))
+                references = list(meta.find_referenced_templates(tree))
+            except (OSError, UnicodeDecodeError, TemplateError):
+                references = []  # the render itself reports the problem, with its line
+            for reference in references:
+                if reference is not None:
+                    paths.update(self.loader.locate(reference)[0])
+                    paths.update(self._closure(reference))
+        self._closures[name] = frozenset(paths)
+        return self._closures[name]
+
+
+def _bytecode_cache(cache_dir: Path | None) -> BytecodeCache | None:
+    """Compiled templates kept between builds (Jinja checks each against its source)."""
+    if cache_dir is None:
+        return None
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(cache_dir))
+
+
+def html_attrs(attributes: dict[str, Any]) -> Markup:
+    """``{{ kwargs|html_attrs }}``: extra keyword arguments of a component as HTML attributes,
+    ``aria_label`` → ``aria-label``; ``True`` gives a bare attribute, ``False``/``None`` none."""
+    parts: list[str] = []
+    for key, value in attributes.items():
+        if value is None or value is False:
+            continue
+        name = str(key).replace("_", "-")
+        if not name or any(c in name for c in " \"'<>/=\t\n"):
+            raise BuildError(f"{name!r} is not an HTML attribute name")
+        parts.append(f" {name}" if value is True else f' {name}="{escape(value)}"')
+    return Markup("".join(parts))
+
+
+def format_date(value: Any, pattern: str = "%B %d, %Y") -> str:
+    """``{{ post.date|date }}`` or ``{{ post.date|date('%Y-%m-%d') }}``."""
+    return value.strftime(pattern)
+
+
+def template_error(error: BaseException, label: Callable[[str], str], filenames: set[str]) -> BuildError:
+    """A failed render as a ``BuildError`` naming the template file and line where it failed."""
+    if isinstance(error, TemplateSyntaxError):
+        file = label(error.filename) if error.filename else error.name
+        return BuildError(f"template syntax error: {error.message}", file=file, line=error.lineno)
+    file, line = _failing_frame(error, filenames)
+    if isinstance(error, BuildError):
+        message = error.message
+        if error.file:
+            return error
+    elif isinstance(error, TemplateNotFound):
+        message = f"template {error.name!r} not found (a site looks in components/ and layouts/, then shared/)"
+    elif isinstance(error, UndefinedError):
+        message = f"undefined: {error.message}"
+    elif isinstance(error, RecursionError):
+        message = "templates extend, include or import each other in a loop"
+    else:
+        message = f"{type(error).__name__}: {error}"
+    return BuildError(message, file=label(file) if file else None, line=line)
+
+
+def _failing_frame(error: BaseException, filenames: set[str]) -> tuple[str | None, int | None]:
+    """The innermost traceback frame that is template code (Jinja rewrites those frames to
+    carry the template's file name and line)."""
+    file: str | None = None
+    line: int | None = None
+    tb = error.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name in filenames:
+            file, line = name, tb.tb_lineno
+        tb = tb.tb_next
+    return file, line

@@ -1,0 +1,209 @@
+"""Rendering planned pages of one site, in this process or in a worker process.
+
+A ``RenderSetup`` is everything a renderer needs and pickles, so a chunk of pages can render in
+another process; each render returns the input files it used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markupsafe import Markup
+
+from builders.assets import Asset, AssetLookup, OutputDir
+from builders.base import BuildError
+from builders.content import Post, new_markdown, read_body
+from builders.jinja_env import RecordingEnvironment, SiteLoader, template_error
+from builders.jinja_views import (
+    DataView,
+    PageInfo,
+    Pagination,
+    PostView,
+    RecordingMapping,
+    SiteView,
+    TagRef,
+    TagSummary,
+    tag_ref,
+)
+
+_DATA_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_DATA_SUFFIXES = (".json", ".toml", ".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """One output file made from a template. ``assigned`` are the content files it is given
+    (known before rendering); ``static_deps`` what the plan itself read for it."""
+
+    output: str
+    template: str
+    title: str | None = None
+    post: int | None = None
+    listing: tuple[int, ...] = ()
+    pagination: Pagination | None = None
+    tag: TagRef | None = None
+    tags_index: bool = False
+    assigned: frozenset[str] = frozenset()
+    static_deps: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RenderSetup:
+    site_name: str
+    site_dir: Path
+    shared_dir: Path
+    out_dir: Path
+    site_toml: str
+    posts_dir: str
+    base_url: str
+    options: dict[str, Any]
+    theme: dict[str, Any]
+    assets: dict[str, Asset]
+    posts: tuple[Post, ...] = ()
+    tailwind_css: str | None = None
+    cache_dir: Path | None = None
+
+    @property
+    def posts_marker(self) -> str:
+        """A dependency on the set of posts (a directory path ending in the separator)."""
+        return self.posts_dir + os.sep
+
+
+def output_url(output: str) -> str:
+    if output == "index.html":
+        return "/"
+    if output.endswith("/index.html"):
+        return "/" + output.removesuffix("index.html")
+    return "/" + output
+
+
+class SiteRenderer:
+    """Renders pages of one site; not shared between threads (it records per render)."""
+
+    def __init__(self, setup: RenderSetup, output: OutputDir | None = None) -> None:
+        self.setup = setup
+        self._loader = SiteLoader(setup.site_dir, setup.shared_dir)
+        self._env = RecordingEnvironment(self._loader, setup.cache_dir)
+        self._markdown = new_markdown()
+        self._output = output or OutputDir(setup.out_dir)
+        self._html: dict[str, Markup] = {}
+        self._data: dict[str, Any] = {}
+        self._deps: set[str] = set()
+        self._views = [PostView(post, self.post_html) for post in setup.posts]
+        self._env.globals.update(
+            site=SiteView(
+                name=setup.site_name,
+                base_url=setup.base_url,
+                options=setup.options,
+                site_toml=setup.site_toml,
+                posts=lambda: list(self._views),
+                tags=self._tag_summaries,
+                record_posts=self._record_all_posts,
+                record=self._record,
+            ),
+            theme=RecordingMapping(setup.theme, setup.site_toml, self._record),
+            data=DataView(
+                candidates=self._data_candidates,
+                load=self._load_data,
+                table=setup.options.get("data") or {},
+                site_toml=setup.site_toml,
+                record=self._record,
+            ),
+            asset=AssetLookup(setup.assets, self._record),
+            theme_css="/theme.css",
+            tailwind_css=setup.tailwind_css,
+            feed_url="/feed.xml",
+        )
+
+    def render(self, job: PageJob) -> frozenset[str]:
+        """Write ``job.output`` and return every input file it used."""
+        self._deps = set(job.assigned | job.static_deps)
+        self._env.recorded = set()
+        context: dict[str, Any] = {"page": PageInfo(url=output_url(job.output), output=job.output, title=job.title)}
+        if job.post is not None:
+            context["post"] = self._views[job.post]
+        if job.pagination is not None:
+            context["posts"] = [self._views[index] for index in job.listing]
+            context["pagination"] = job.pagination
+        if job.tag is not None:
+            context["tag"] = job.tag
+        if job.tags_index:
+            context["tags"] = self._tag_summaries()
+        try:
+            html = self._env.get_template(job.template).render(context)
+        except Exception as error:
+            raise template_error(error, self.label, self._loader.filenames) from None
+        self._output.write(job.output, html.encode("utf-8"))
+        return frozenset(self._deps | self._env.recorded)
+
+    def post_html(self, post: Post) -> Markup:
+        html = self._html.get(post.source)
+        if html is None:
+            html = self._html[post.source] = Markup(self._markdown.render(read_body(post)))
+        return html
+
+    def label(self, path: str) -> str:
+        """A file as error messages name it: relative to the site, or ``shared/…``."""
+        target = Path(path)
+        for root, prefix in ((self.setup.site_dir, ""), (self.setup.shared_dir, "shared/")):
+            if target.is_relative_to(root):
+                return prefix + target.relative_to(root).as_posix()
+        return path
+
+    def _record(self, path: str) -> None:
+        self._deps.add(path)
+
+    def _record_all_posts(self) -> None:
+        self._deps.add(self.setup.posts_marker)
+        self._deps.update(post.source for post in self.setup.posts)
+
+    def _tag_summaries(self) -> list[TagSummary]:
+        counts: Counter[str] = Counter()
+        names: dict[str, str] = {}
+        for post in self.setup.posts:
+            for name in post.tags:
+                ref = tag_ref(name)
+                names.setdefault(ref.slug, ref.name)
+                counts[ref.slug] += 1
+        return [TagSummary(name=names[slug], slug=slug, count=counts[slug]) for slug in sorted(names)]
+
+    def _data_candidates(self, name: str) -> list[str]:
+        if not _DATA_NAME.match(name):
+            return []
+        return [str(self.setup.site_dir / "data" / f"{name}{suffix}") for suffix in _DATA_SUFFIXES]
+
+    def _load_data(self, path: str) -> Any:
+        if path not in self._data:
+            self._data[path] = _read_data(Path(path), self.label(path))
+        return self._data[path]
+
+
+def _read_data(path: Path, label: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise BuildError(f"cannot read data file: {error}", file=label) from None
+    try:
+        if path.suffix == ".json":
+            return json.loads(text)
+        if path.suffix == ".toml":
+            return tomllib.loads(text)
+        return yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise BuildError(f"bad data file: {error}", file=label) from None
+
+
+def render_chunk(setup: RenderSetup, jobs: list[PageJob]) -> list[tuple[str, frozenset[str]]]:
+    """Worker-process entry point: render ``jobs`` and return (output, inputs used) pairs."""
+    renderer = SiteRenderer(setup)
+    return [(job.output, renderer.render(job)) for job in jobs]
