@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,11 +20,11 @@ from typing import Any, ClassVar
 from builders.assets import OutputDir, fingerprint_assets, public_files
 from builders.base import BuildContext, BuildError, BuildResult, walk_files
 from builders.content import Post, new_markdown, parse_post
-from builders.post_cache import PostCache
 from builders.deps import ReuseCheck
 from builders.feeds import SitemapEntry, atom_feed, sitemap
 from builders.jinja_plan import check_collisions, plan_blog, plan_pages
 from builders.jinja_render import PageJob, RenderSetup, SiteRenderer, output_url, render_chunk
+from builders.post_cache import PostCache
 from builders.tailwind import OUTPUT as TAILWIND_OUTPUT
 from builders.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
 from builders.theme import theme_css, validate_theme
@@ -76,6 +77,8 @@ class _SiteBuild:
         per_page = self.options.get("posts_per_page", 10)
         if not isinstance(per_page, int) or isinstance(per_page, bool) or per_page < 1:
             raise BuildError("`posts_per_page` must be a whole number of 1 or more", file="site.toml")
+        if not isinstance(self.options.get("data", {}), Mapping):
+            raise BuildError("`data` must be a table ([data] in site.toml)", file="site.toml")
         posts = self._load_posts()
         assets = fingerprint_assets(self.site_dir / "assets")
         public = public_files(self.site_dir / "public")
@@ -180,7 +183,14 @@ class _SiteBuild:
             self.dependencies[output] = frozenset({source})
             self.rendered.append(output)
 
-    def _generate(self, reuse: ReuseCheck, output: str, deps: frozenset[str], make: Any, assigned: frozenset[str] = frozenset()) -> None:
+    def _generate(
+        self,
+        reuse: ReuseCheck,
+        output: str,
+        deps: frozenset[str],
+        make: Callable[[], bytes],
+        assigned: frozenset[str] = frozenset(),
+    ) -> None:
         if not self._reuse(reuse, output, assigned):
             self.output.write(output, make())
             self.dependencies[output] = deps | assigned
@@ -189,10 +199,14 @@ class _SiteBuild:
     def _render_pages(self, reuse: ReuseCheck, jobs: list[PageJob], renderer: SiteRenderer) -> None:
         pending = [job for job in jobs if not self._reuse(reuse, job.output, job.assigned)]
         workers = min(os.cpu_count() or 1, 4)
+        results: list[tuple[str, frozenset[str]]] | None = None
         if len(pending) >= self.parallel_threshold and workers > 1:
-            results = _render_in_processes(renderer.setup, pending, workers)
-            self.log.append(f"rendered {len(pending)} pages in {workers} processes\n")
-        else:
+            try:
+                results = _render_in_processes(renderer.setup, pending, workers)
+                self.log.append(f"rendered {len(pending)} pages in {workers} processes\n")
+            except (BrokenProcessPool, OSError) as error:
+                self.log.append(f"worker processes failed ({error}); rendering in this one\n")
+        if results is None:
             results = [(job.output, renderer.render(job)) for job in pending]
         for output, deps in results:
             self.dependencies[output] = deps

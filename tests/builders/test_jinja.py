@@ -279,7 +279,13 @@ def test_two_sources_for_one_url_fail_the_build(tmp_path: Path) -> None:
 
 def test_bad_settings_fail_with_site_toml_named(tmp_path: Path) -> None:
     site = write_files(tmp_path / "settings.example", {"pages/index.html": "x"})
-    for options in ({"theme": {"primary": "red; } body { display: none"}}, {"posts_per_page": 0}, {"tailwind": "yes"}):
+    for options in (
+        {"theme": {"primary": "red; } body { display: none"}},
+        {"posts_per_page": 0},
+        {"tailwind": "yes"},
+        {"data": "text"},
+        {"base_url": "ftp://x"},
+    ):
         with pytest.raises(BuildError) as caught:
             build(site, **options)
         assert caught.value.file == "site.toml"

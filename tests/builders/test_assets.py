@@ -1,0 +1,51 @@
+"""Fingerprinted assets, public files and the build folder writer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from builders.assets import AssetLookup, OutputDir, fingerprint_assets, public_files
+from builders.base import BuildError
+from tests.builders.jinja_site import write_files
+
+
+def test_names_carry_a_content_hash(tmp_path: Path) -> None:
+    assets = write_files(tmp_path / "assets", {"app.css": "a", "js/app.min.js": "b", "README": "c"})
+    table = fingerprint_assets(assets)
+    assert table["app.css"].output == "assets/app.ca978112.css"
+    assert table["js/app.min.js"].url.startswith("/assets/js/app.min.") and table["js/app.min.js"].url.endswith(".js")
+    assert table["README"].output.startswith("assets/README.")
+    (assets / "app.css").write_text("changed")
+    assert fingerprint_assets(assets)["app.css"].output != "assets/app.ca978112.css"
+
+
+def test_asset_lookup_records_the_source_and_refuses_unknown_names(tmp_path: Path) -> None:
+    table = fingerprint_assets(write_files(tmp_path / "assets", {"app.css": "a"}))
+    used: list[str] = []
+    lookup = AssetLookup(table, used.append)
+    assert lookup("/app.css") == "/assets/app.ca978112.css"
+    assert used == [str(tmp_path / "assets" / "app.css")]
+    with pytest.raises(BuildError, match="known: app.css"):
+        lookup("nope.css")
+
+
+def test_public_files_keep_their_paths(tmp_path: Path) -> None:
+    public = write_files(tmp_path / "public", {"robots.txt": "x", "img/a.png": "y", ".hidden": "z"})
+    assert public_files(public) == {"robots.txt": str(public / "robots.txt"), "img/a.png": str(public / "img/a.png")}
+
+
+def test_copies_are_independent_and_links_share_the_previous_file(tmp_path: Path) -> None:
+    source = write_files(tmp_path, {"src.txt": "one"}) / "src.txt"
+    previous = OutputDir(tmp_path / "previous")
+    previous.copy("deep/a.txt", str(source))
+    source.write_text("two")
+    assert (tmp_path / "previous/deep/a.txt").read_text() == "one"
+    current = OutputDir(tmp_path / "current")
+    assert current.link("deep/a.txt", tmp_path / "previous")
+    assert os.path.samefile(tmp_path / "current/deep/a.txt", tmp_path / "previous/deep/a.txt")
+    assert not current.link("missing.txt", tmp_path / "previous")
+    with pytest.raises(BuildError, match="cannot copy"):
+        current.copy("x.txt", str(tmp_path / "absent.txt"))

@@ -1,0 +1,57 @@
+"""When an output of the previous build may be reused."""
+
+from __future__ import annotations
+
+import os
+
+from builders.base import PreviousBuild
+from builders.deps import ReuseCheck
+
+POSTS = "/site/content/posts"
+A, B, C = (f"{POSTS}/{name}.md" for name in "abc")
+LAYOUT, OVERRIDE = "/shared/layouts/post.html", "/site/components/layouts/post.html"
+
+
+def check(before: dict[str, str], now: dict[str, str], deps: dict[str, set[str]], published: set[str]) -> ReuseCheck:
+    previous = PreviousBuild("/out", {k: frozenset(v) for k, v in deps.items()}, before)  # type: ignore[arg-type]
+    return ReuseCheck(previous, now, POSTS, published)
+
+
+def test_unchanged_inputs_mean_reuse_and_a_changed_one_does_not() -> None:
+    digests = {A: "1", LAYOUT: "2"}
+    reuse = check(digests, digests | {LAYOUT: "3"}, {"a.html": {A, LAYOUT}, "other.html": {A}}, {A})
+    assert not reuse.reusable("a.html", frozenset({A}))
+    assert check(digests, digests, {"a.html": {A, LAYOUT}}, {A}).reusable("a.html", frozenset({A}))
+
+
+def test_an_output_the_previous_build_did_not_have_is_made() -> None:
+    assert not check({A: "1"}, {A: "1"}, {}, {A}).reusable("new.html")
+
+
+def test_a_created_override_invalidates_pages_that_probed_for_it() -> None:
+    deps = {"a.html": {LAYOUT, OVERRIDE}}
+    assert check({LAYOUT: "1"}, {LAYOUT: "1"}, deps, set()).reusable("a.html")
+    assert not check({LAYOUT: "1"}, {LAYOUT: "1", OVERRIDE: "9"}, deps, set()).reusable("a.html")
+
+
+def test_a_folder_dependency_is_the_set_of_files_in_it() -> None:
+    deps = {"blog.html": {POSTS + os.sep, A}}
+    same = {A: "1", B: "1"}
+    assert check(same, same | {B: "2"}, deps, {A}).reusable("blog.html", frozenset({A}))
+    assert not check(same, same | {C: "1"}, deps, {A}).reusable("blog.html", frozenset({A}))
+
+
+def test_content_handed_to_a_page_must_be_the_same_files() -> None:
+    digests = {A: "1", B: "1", C: "1"}
+    deps = {"page.html": {A, B}, "all.html": {A, B, C}}
+    reuse = check(digests, digests, deps, {A, B, C})
+    assert reuse.reusable("page.html", frozenset({A, B}))
+    assert not reuse.reusable("page.html", frozenset({A, C}))  # a post joined or left
+    assert reuse.reusable("all.html", frozenset())  # it read every published post
+    assert not check(digests, digests, deps, {A, B}).reusable("all.html", frozenset())
+
+
+def test_nothing_is_reused_without_digests_or_a_previous_build() -> None:
+    assert not ReuseCheck(None, {A: "1"}, POSTS, {A}).reusable("a.html")
+    previous = PreviousBuild("/out", {"a.html": frozenset({A})}, {A: "1"})  # type: ignore[arg-type]
+    assert not ReuseCheck(previous, {}, POSTS, {A}).reusable("a.html", frozenset({A}))

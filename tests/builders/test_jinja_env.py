@@ -1,0 +1,53 @@
+"""Where template names resolve, and what a render records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jinja2 import TemplateNotFound
+
+from builders.base import BuildError
+from builders.jinja_env import RecordingEnvironment, SiteLoader, html_attrs
+from tests.builders.jinja_site import write_files
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> RecordingEnvironment:
+    write_files(tmp_path / "shared", {"ui/a.html": "shared a", "layouts/base.html": "shared base", "lib.html": '{% from "ui/helper.html" import h %}{% macro m() %}{{ h() }}{% endmacro %}',
+                                      "ui/helper.html": "{% macro h() %}helped{% endmacro %}"})
+    write_files(tmp_path / "site", {"components/ui/a.html": "site a", "layouts/base.html": "site base", "pages/p.html": "page"})
+    return RecordingEnvironment(SiteLoader(tmp_path / "site", tmp_path / "shared"))
+
+
+def test_site_first_then_shared_and_the_shared_prefix(env: RecordingEnvironment) -> None:
+    assert env.get_template("ui/a.html").render() == "site a"
+    assert env.get_template("shared/ui/a.html").render() == "shared a"
+    assert env.get_template("layouts/base.html").render() == "site base"
+    assert env.get_template("shared/layouts/base.html").render() == "shared base"
+    assert env.get_template("pages/p.html").render() == "page"
+
+
+@pytest.mark.parametrize("name", ["../site/pages/p.html", "ui/../../x", "/etc/passwd", "shared/", "a\\b", ""])
+def test_names_cannot_leave_the_roots(env: RecordingEnvironment, name: str) -> None:
+    with pytest.raises(TemplateNotFound):
+        env.get_template(name)
+
+
+def test_imports_reached_through_a_cached_module_are_still_recorded(env: RecordingEnvironment, tmp_path: Path) -> None:
+    page = env.from_string('{% from "lib.html" import m %}{{ m() }}')
+    assert page.render() == "helped"
+    env.recorded = set()
+    assert page.render() == "helped"  # lib.html's module, and so its import, is cached now
+    assert {
+        str(tmp_path / "site/components/lib.html"),
+        str(tmp_path / "shared/lib.html"),
+        str(tmp_path / "site/components/ui/helper.html"),
+        str(tmp_path / "shared/ui/helper.html"),
+    } <= env.recorded
+
+
+def test_html_attrs() -> None:
+    assert html_attrs({"aria_label": 'say "hi"', "hidden": True, "off": False, "none": None, "n": 3}) == ' aria-label="say &#34;hi&#34;" hidden n="3"'
+    with pytest.raises(BuildError):
+        html_attrs({"on click": "x"})

@@ -1,0 +1,77 @@
+"""Real Tailwind builds with each site's own npm package and config (slow: runs npm)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builders.base import BuildError
+from tests.builders.jinja_site import REPO, Built, build, copy_tree, write_files
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Built]]:
+    """Both example sites, copied without node_modules and built once (npm installs here)."""
+    root = tmp_path_factory.mktemp("tailwind")
+    built: dict[str, tuple[Path, Built]] = {}
+    for name in ("codersinflow.com", "darkflows.com"):
+        site = copy_tree(REPO / "sites" / name, root / name)
+        built[name] = (site, build(site))
+    return built
+
+
+def test_the_example_sites_get_their_own_tailwind_css(sites: dict[str, tuple[Path, Built]]) -> None:
+    coders, dark = sites["codersinflow.com"][1], sites["darkflows.com"][1]
+    assert "npm ci" in coders.result.log and "npm ci" in dark.result.log
+    coders_css, dark_css = coders.read("tailwind.css"), dark.read("tailwind.css")
+    assert coders_css != dark_css
+    assert ".rounded-flow{" in coders_css and ".shadow-glow{" not in coders_css
+    assert ".shadow-glow{" in dark_css and ".bg-ink-900{background-color:var(--dark)}" in dark_css
+    assert ".rounded-flow{" not in dark_css
+    # Classes passed to shared components by each site's pages end up in its CSS.
+    assert ".md\\:grid-cols-2{" in coders_css and ".tracking-terminal{" in dark_css
+    assert '<link rel="stylesheet" href="/tailwind.css">' in coders.read("blog/index.html")
+
+
+def test_an_unchanged_site_reuses_its_css_and_its_packages(sites: dict[str, tuple[Path, Built]]) -> None:
+    site, first = sites["codersinflow.com"]
+    again = build(site, previous=first)
+    assert again.rendered == set()
+    assert again.read("tailwind.css") == first.read("tailwind.css")
+    assert "npm" not in again.result.log and "tailwindcss" not in again.result.log
+
+
+def test_a_new_class_on_a_page_runs_tailwind_again(sites: dict[str, tuple[Path, Built]], tmp_path: Path) -> None:
+    site = copy_tree(sites["darkflows.com"][0], tmp_path / "darkflows.com")
+    (site / "node_modules").symlink_to(sites["darkflows.com"][0] / "node_modules")
+    first = build(site)
+    write_files(site, {"pages/new.html": '{% extends "layouts/base.html" %}{% block content %}<p class="skew-y-3">x</p>{% endblock %}'})
+    after = build(site, previous=first)
+    assert after.rendered == {"new/index.html", "sitemap.xml", "tailwind.css"}
+    assert ".skew-y-3{" in after.read("tailwind.css")
+
+
+def test_a_changed_package_file_installs_again(sites: dict[str, tuple[Path, Built]], tmp_path: Path) -> None:
+    site = copy_tree(sites["codersinflow.com"][0], tmp_path / "codersinflow.com")
+    assert "npm ci" in build(site).result.log
+    assert "npm" not in build(site).result.log
+    package = site / "package.json"
+    package.write_text(package.read_text().replace('"private": true', '"private": true, "version": "1.0.1"'))
+    assert "npm ci" in build(site).result.log
+
+
+def test_a_broken_tailwind_config_fails_the_build_with_its_output(sites: dict[str, tuple[Path, Built]], tmp_path: Path) -> None:
+    site = copy_tree(sites["darkflows.com"][0], tmp_path / "darkflows.com")
+    (site / "node_modules").symlink_to(sites["darkflows.com"][0] / "node_modules")
+    (site / "tailwind.config.js").write_text("module.exports = {;\n")
+    with pytest.raises(BuildError, match="tailwindcss failed") as caught:
+        build(site)
+    assert "SyntaxError" in caught.value.log
+
+
+def test_tailwind_without_a_package_json_is_a_clear_error(tmp_path: Path) -> None:
+    site = write_files(tmp_path / "bare.example", {"pages/index.html": "<p class='p-4'>x</p>"})
+    with pytest.raises(BuildError, match="package.json") as caught:
+        build(site, tailwind=True)
+    assert caught.value.file == "package.json"
