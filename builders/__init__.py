@@ -12,6 +12,10 @@ _BUILDER_CLASSES = MappingProxyType(
     {
         "static": "builders.static:StaticBuilder",
         "jinja": "builders.jinja:JinjaBuilder",
+        "command": "builders.command:CommandBuilder",
+        "vite": "builders.presets:ViteBuilder",
+        "astro": "builders.presets:AstroBuilder",
+        "next": "builders.presets:NextBuilder",
     }
 )
 

@@ -7,6 +7,7 @@ called off the event loop, so they may block freely.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,10 @@ class BuildContext:
     timeout: float = 600.0
     input_digests: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     previous: PreviousBuild | None = None
+    # What a site's own commands inherit from the gateway's environment (PATH, HOME).
+    command_env: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    # Set when the gateway stops: a long step (a build command) ends at once with a BuildError.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def dev(self) -> bool:

@@ -12,10 +12,11 @@ from aiohttp import web
 
 from builders import KNOWN_BUILDERS, builder_for
 from builders.base import Builder
-from gateway import admin, pages, proxy, static
+from gateway import admin, devservers, pages, proxy, static
 from gateway.builds import BuildFailed, BuildManager
 from gateway.config import Settings
-from gateway.keys import BUILDS, CLIENT, SETTINGS, SITES
+from gateway.devservers import DevServers
+from gateway.keys import BUILDS, CLIENT, DEV_SERVERS, SETTINGS, SITES
 from gateway.registry import InvalidHost
 from gateway.site_directory import SiteDirectory
 
@@ -47,6 +48,10 @@ async def handle_site_request(request: web.Request) -> web.StreamResponse:
             session=request.app[CLIENT],
             settings=settings,
         )
+    if settings.dev and request.app[DEV_SERVERS].serves(site):
+        return await devservers.forward(
+            request, site, servers=request.app[DEV_SERVERS], session=request.app[CLIENT], settings=settings
+        )
     try:
         build = await request.app[BUILDS].current(site)
     except BuildFailed as failure:
@@ -66,6 +71,13 @@ async def _client_session(app: web.Application) -> AsyncIterator[None]:
 async def _builds(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[BUILDS].close()
+
+
+async def _stop_site_processes(app: web.Application) -> None:
+    """Runs before in-flight requests are waited for: build commands and dev servers end now,
+    so requests waiting on them, and dev-server WebSockets, finish instead of holding shutdown."""
+    app[BUILDS].stop_commands()
+    await app[DEV_SERVERS].close()
 
 
 async def _site_watch(app: web.Application) -> AsyncIterator[None]:
@@ -98,8 +110,11 @@ def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = bu
     app[SETTINGS] = settings
     app[SITES] = SiteDirectory(settings.sites_dir, KNOWN_BUILDERS)
     app[BUILDS] = BuildManager(settings, builder_lookup)
+    app[DEV_SERVERS] = DevServers(settings)
     app[SITES].on_removed(app[BUILDS].forget)
+    app[SITES].on_removed(app[DEV_SERVERS].forget)
     app.cleanup_ctx.extend([_client_session, _builds, _site_watch])
+    app.on_shutdown.append(_stop_site_processes)
     admin.add_routes(app)
     app.router.add_route("*", "/{path:.*}", handle_site_request)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -105,6 +106,8 @@ class BuildManager:
         self._digests = DigestCache()
         self._states: dict[str, _SiteState] = {}
         self._builder_version = _sitegate_version()
+        # Set on close, so running build commands kill their process groups instead of outliving us.
+        self._stopping = threading.Event()
 
     async def current(self, site: Site) -> Build:
         """The build ``site`` serves now, building it first when it has none (or, in
@@ -157,7 +160,13 @@ class BuildManager:
         """The site is gone from the registry."""
         self._states.pop(site_name, None)
 
+    def stop_commands(self) -> None:
+        """The gateway is stopping: running build commands kill their process groups now, and
+        the builds waiting on them fail at once."""
+        self._stopping.set()
+
     async def close(self) -> None:
+        self.stop_commands()
         tasks = [state.task for state in self._states.values() if state.task is not None]
         for task in tasks:
             task.cancel()
@@ -223,6 +232,8 @@ class BuildManager:
                 env=site.env,
                 backend_url=site.backend_url or self._settings.backend_url,
                 timeout=self._settings.build_timeout,
+                command_env=dict(self._settings.command_env),
+                stopping=self._stopping,
             )
             digests = {str(path): self._digests.digest(path) for path in builder.input_files(context)}
         except BuildError as error:

@@ -52,6 +52,9 @@ class Settings:
     store_url: str | None = None
     data_dir: Path = Path(".data")
     gateway_url: str = "http://127.0.0.1:3000"
+    # PATH and HOME of the gateway's environment: all a site's own build or dev command inherits,
+    # so it finds node and npm and their caches but never sees the gateway's secrets.
+    command_env: tuple[tuple[str, str], ...] = field(default_factory=lambda: _command_env(os.environ))
 
     @property
     def dev(self) -> bool:
@@ -64,6 +67,11 @@ class Settings:
 
 
 ENV_PREFIX = "SITEGATE_"
+INHERITED_COMMAND_VARIABLES = ("PATH", "HOME")
+
+
+def _command_env(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, environ[name]) for name in INHERITED_COMMAND_VARIABLES if environ.get(name))
 
 
 def _path(value: str) -> Path:
@@ -183,4 +191,5 @@ def load_settings(
             raise ConfigError(f"unknown setting {name!r}")
         key, value = _parse(name, raw)
         values[key] = value
+    values["command_env"] = _command_env(environ)
     return Settings(**values)

@@ -7,9 +7,11 @@ from aiohttp import web
 
 from gateway.builds import BuildManager
 from gateway.config import Settings
+from gateway.devservers import DevServers
 from gateway.site_directory import SiteDirectory
 
 SETTINGS = web.AppKey("settings", Settings)
 SITES = web.AppKey("sites", SiteDirectory)
 BUILDS = web.AppKey("builds", BuildManager)
 CLIENT = web.AppKey("client", aiohttp.ClientSession)
+DEV_SERVERS = web.AppKey("dev_servers", DevServers)
