@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import BaseLoader, BytecodeCache, Environment, FileSystemBytecodeCache, StrictUndefined, TemplateNotFound, meta
+from jinja2.bccache import Bucket
 from jinja2.exceptions import TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.runtime import Undefined
 from markupsafe import Markup, escape
@@ -139,6 +140,16 @@ class RecordingEnvironment(Environment):
         return self._closures[name]
 
 
+class _BestEffortBytecodeCache(FileSystemBytecodeCache):
+    """A cache that cannot be written (a read-only site folder) only costs a recompile."""
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            return
+
+
 def _bytecode_cache(cache_dir: Path | None) -> BytecodeCache | None:
     """Compiled templates kept between builds (Jinja checks each against its source)."""
     if cache_dir is None:
@@ -147,7 +158,7 @@ def _bytecode_cache(cache_dir: Path | None) -> BytecodeCache | None:
         cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return FileSystemBytecodeCache(str(cache_dir))
+    return _BestEffortBytecodeCache(str(cache_dir))
 
 
 def html_attrs(attributes: dict[str, Any]) -> Markup:

@@ -22,7 +22,9 @@ OUTPUT = "tailwind.css"
 CONFIG_NAMES = ("tailwind.config.js", "tailwind.config.cjs", "tailwind.config.mjs")
 INPUT_NAME = "tailwind.css"
 DEFAULT_INPUT = "@tailwind base;\n@tailwind components;\n@tailwind utilities;\n"
-_STAMP = ".sitegate-installed"
+_BINARY = Path("node_modules", ".bin", "tailwindcss")
+# Written into node_modules after an install: what package.json and the lock file were then.
+_STAMP = Path("node_modules", ".sitegate-installed")
 
 
 def tailwind_config(site_dir: Path) -> Path | None:
@@ -55,7 +57,7 @@ def build_tailwind(site_dir: Path, out_dir: Path, work_dir: Path, *, minify: boo
         source = work_dir / "tailwind-input.css"
         source.write_text(DEFAULT_INPUT)
     command = [
-        str(site_dir / "node_modules" / ".bin" / "tailwindcss"),
+        str(site_dir / _BINARY),
         "--input", str(source),
         "--output", str(out_dir / OUTPUT),
         "--content", str(out_dir / "**" / "*.html"),
@@ -71,17 +73,22 @@ def build_tailwind(site_dir: Path, out_dir: Path, work_dir: Path, *, minify: boo
 def ensure_installed(site_dir: Path, timeout: float) -> str:
     """``npm ci`` (or ``npm install`` without a lock file) unless ``node_modules`` already holds
     what ``package.json`` and the lock file ask for. One install per site at a time."""
-    package = site_dir / "package.json"
-    if not package.is_file():
+    if not (site_dir / "package.json").is_file():
         raise BuildError("a Tailwind site needs a package.json that pins tailwindcss", file="package.json")
-    lock_dir = site_dir / ".sitegate"
-    lock_dir.mkdir(exist_ok=True)
-    with open(lock_dir / "npm.lock", "w") as lock:
+    if _installed(site_dir):
+        return ""
+    try:
+        lock_dir = site_dir / ".sitegate"
+        lock_dir.mkdir(exist_ok=True)
+        lock = open(lock_dir / "npm.lock", "w")
+    except OSError as error:
+        raise BuildError(
+            f"cannot install tailwindcss into the site's node_modules ({error.strerror}): "
+            "a Tailwind site's folder must be writable"
+        ) from None
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        wanted = _install_digest(site_dir)
-        stamp = site_dir / "node_modules" / _STAMP
-        binary = site_dir / "node_modules" / ".bin" / "tailwindcss"
-        if binary.exists() and stamp.is_file() and stamp.read_text() == wanted:
+        if _installed(site_dir):  # another build installed it while this one waited
             return ""
         npm = shutil.which("npm")
         if npm is None:
@@ -89,10 +96,15 @@ def ensure_installed(site_dir: Path, timeout: float) -> str:
         locked = (site_dir / "package-lock.json").is_file()
         command = [npm, "ci" if locked else "install", "--no-audit", "--no-fund", "--loglevel=error"]
         log = _run(command, site_dir, timeout, "npm")
-        if not binary.exists():
+        if not (site_dir / _BINARY).exists():
             raise BuildError("npm installed the packages, but tailwindcss is not among them", file="package.json")
-        stamp.write_text(_install_digest(site_dir))
+        (site_dir / _STAMP).write_text(_install_digest(site_dir))
         return log
+
+
+def _installed(site_dir: Path) -> bool:
+    stamp = site_dir / _STAMP
+    return (site_dir / _BINARY).exists() and stamp.is_file() and stamp.read_text() == _install_digest(site_dir)
 
 
 def _install_digest(site_dir: Path) -> str:
