@@ -13,11 +13,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages the tests drive for real (nginx in front of the gateway).
+# Debian packages the tests drive for real: nginx in front of the gateway, Chromium for live
+# reload, Node and npm for framework sites and Tailwind. Installed only when missing.
+APT_PACKAGES := nginx:nginx-light chromium:chromium node:nodejs npm:npm
 system-deps:
-	@command -v nginx >/dev/null 2>&1 || { \
-		echo "installing nginx (apt)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+	@missing=""; for pair in $(APT_PACKAGES); do \
+		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing with apt:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 serve: $(STAMP)
 	$(BIN)/python -m gateway.cli up

@@ -7,18 +7,29 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 from aiohttp import web
 
 from builders import KNOWN_BUILDERS, builder_for
 from builders.base import Builder
-from gateway import admin, devservers, pages, proxy, static
+from gateway import admin, devservers, pages, proxy
 from gateway.builds import BuildFailed, BuildManager
 from gateway.config import Settings
 from gateway.devservers import DevServers
-from gateway.keys import BUILDS, CLIENT, DEV_SERVERS, SETTINGS, SITES
-from gateway.registry import InvalidHost
+from gateway.keys import BUILDS, CLIENT, DEV_SERVERS, LIVE_RELOAD, SETTINGS, SITES
+from gateway.livereload import (
+    EVENTS_PATH,
+    SCRIPT_PATH,
+    LiveReloadHub,
+    inject_script,
+    send_events,
+)
+from gateway.livereload import script as live_reload_script
+from gateway.redirects import respond_with_rules
+from gateway.routing import site_for
 from gateway.site_directory import SiteDirectory
+from gateway.watch import DevReloader
 
 log = logging.getLogger("sitegate")
 
@@ -32,14 +43,9 @@ def _is_api(path: str) -> bool:
 async def handle_site_request(request: web.Request) -> web.StreamResponse:
     """Host → site; then ``/api`` to the backend, everything else from the site's build."""
     settings = request.app[SETTINGS]
-    try:
-        site = request.app[SITES].registry.resolve(request.host)
-    except InvalidHost as error:
-        return pages.bad_host(str(error))
-    if site is None:
-        return pages.unknown_site(request.host)
-    if site.error:
-        return pages.broken_site(site.name, site.error)
+    site = site_for(request)
+    if isinstance(site, web.Response):
+        return site
     if _is_api(request.path):
         return await proxy.forward(
             request,
@@ -55,11 +61,27 @@ async def handle_site_request(request: web.Request) -> web.StreamResponse:
     try:
         build = await request.app[BUILDS].current(site)
     except BuildFailed as failure:
-        log_text = (failure.error.log or str(failure.error)) if settings.dev else None
-        return pages.build_failed(site.name, str(failure.error), log_text)
-    return await static.respond(
-        request, build.table, dev=settings.dev, spa_fallback=bool(site.options.get("spa", False))
+        if not settings.dev:
+            return pages.build_failed(site.name, str(failure.error), None)
+        page = pages.build_failed(site.name, str(failure.error), failure.error.log or str(failure.error))
+        page.body = inject_script(page.body, None)  # so that fixing the file reloads the tab
+        return page
+    return await respond_with_rules(
+        request,
+        build.table,
+        build.rules,
+        dev=settings.dev,
+        spa_fallback=bool(site.options.get("spa", False)),
+        html_transform=partial(inject_script, build_id=build.build_id) if settings.dev else None,
     )
+
+
+async def live_reload_events(request: web.Request) -> web.StreamResponse:
+    site = site_for(request)
+    if isinstance(site, web.Response):
+        return site
+    build = request.app[BUILDS].current_build(site.name)
+    return await send_events(request, request.app[LIVE_RELOAD], site.name, build.build_id if build else None)
 
 
 async def _client_session(app: web.Application) -> AsyncIterator[None]:
@@ -78,6 +100,20 @@ async def _stop_site_processes(app: web.Application) -> None:
     so requests waiting on them, and dev-server WebSockets, finish instead of holding shutdown."""
     app[BUILDS].stop_commands()
     await app[DEV_SERVERS].close()
+
+
+async def _end_event_streams(app: web.Application) -> None:
+    app[LIVE_RELOAD].close_all()
+
+
+async def _dev_watch(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    reloader = DevReloader(app[SITES], app[BUILDS], app[LIVE_RELOAD], settings.shared_dir, settings.sites_dir)
+    task = asyncio.create_task(reloader.run(settings.watch_debounce_ms))
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await reloader.close()
 
 
 async def _site_watch(app: web.Application) -> AsyncIterator[None]:
@@ -105,6 +141,7 @@ async def _site_watch(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = builder_for) -> web.Application:
+    settings = settings.with_absolute_paths()
     # Proxied bodies are streamed, never read whole, so aiohttp's body limit does not apply.
     app = web.Application(client_max_size=0)
     app[SETTINGS] = settings
@@ -116,5 +153,11 @@ def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = bu
     app.cleanup_ctx.extend([_client_session, _builds, _site_watch])
     app.on_shutdown.append(_stop_site_processes)
     admin.add_routes(app)
+    if settings.dev:
+        app[LIVE_RELOAD] = LiveReloadHub()
+        app.on_shutdown.append(_end_event_streams)
+        app.cleanup_ctx.append(_dev_watch)
+        app.router.add_get(EVENTS_PATH, live_reload_events)
+        app.router.add_get(SCRIPT_PATH, live_reload_script)
     app.router.add_route("*", "/{path:.*}", handle_site_request)
     return app

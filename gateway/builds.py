@@ -15,13 +15,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from builders import builder_for
-from builders.base import BuildContext, BuildError, Builder, PreviousBuild
+from builders.base import BuildContext, Builder, BuildError, PreviousBuild
 from gateway.build_dir import BuildRecord, SiteBuildDir
 from gateway.compress import precompress
 from gateway.config import Settings
 from gateway.files import FileTable
 from gateway.fingerprint import DigestCache, fingerprint, input_label
 from gateway.registry import Site
+from gateway.rules import SiteRules, load_rules
 
 log = logging.getLogger("sitegate.builds")
 
@@ -44,6 +45,7 @@ class Build:
     build_id: str
     path: Path
     table: FileTable
+    rules: SiteRules
     record: BuildRecord
     reused: bool
 
@@ -156,6 +158,18 @@ class BuildManager:
             for name, state in sorted(self._states.items())
         }
 
+    def current_build(self, site_name: str) -> Build | None:
+        state = self._states.get(site_name)
+        return state.current if state else None
+
+    def inputs(self) -> Mapping[str, frozenset[str]]:
+        """For each site with a build, the files that build read."""
+        return {
+            name: frozenset(state.current.record.input_digests)
+            for name, state in self._states.items()
+            if state.current is not None
+        }
+
     def forget(self, site_name: str) -> None:
         """The site is gone from the registry."""
         self._states.pop(site_name, None)
@@ -259,10 +273,13 @@ class BuildManager:
                 record = self._build_fresh(build_dir, builder, context, build_id, started)
             except BuildError as error:
                 return _Failure(build_id, error)
-        table = FileTable.scan(build_dir.output(build_id))
+        output = build_dir.output(build_id)
+        table, rules = FileTable.scan(output), load_rules(output)
+        for problem in rules.problems:
+            log.warning("%s: %s", site.name, problem)
         build_dir.point_current(build_id)
         build_dir.prune(self._settings.keep_builds, protect={build_id})
-        return Build(site.name, build_id, build_dir.output(build_id), table, record, reused)
+        return Build(site.name, build_id, output, table, rules, record, reused)
 
     def _build_fresh(
         self,
@@ -276,7 +293,8 @@ class BuildManager:
         context = replace(context, out_dir=staging)
         try:
             result = builder.build(context)
-            compressed = precompress(staging)
+            # Development serves one person on this machine: compression would only slow reloads.
+            compressed = 0 if self._settings.dev else precompress(staging)
         except BuildError as error:
             build_dir.discard(staging)
             build_dir.write_log(build_id, error.log or str(error))

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--dev", action="store_true", help="development mode")
     dev = commands.add_parser("dev", help="run the gateway in development mode")
     _server_flags(dev)
+    dev.add_argument("site", nargs="?", help="the site http://localhost:PORT/ shows (every site is at http://SITE.localhost:PORT/)")
     up = commands.add_parser("up", help="run the gateway and the shared backend together")
     _server_flags(up)
     up.add_argument("--dev", action="store_true", help="development mode")
@@ -48,6 +50,7 @@ def _settings(args: argparse.Namespace, dev: bool) -> Settings:
             "BUILD_DIR": args.build_dir,
             "BACKEND_URL": args.backend_url,
             "MODE": "development" if dev else None,
+            "DEFAULT_SITE": getattr(args, "site", None),
         }
     )
 
@@ -68,6 +71,9 @@ def _run_gateway(settings: Settings) -> None:
 async def _run_together(settings: Settings) -> None:
     """The gateway and the backend in one process, as ``make serve`` wants it."""
     from shared.backend.cli import start_backend
+
+    # The backend's rebuild hooks go to the gateway beside it, wherever --port put it.
+    settings = replace(settings, gateway_url=f"http://127.0.0.1:{settings.port}")
 
     runners: list[web.AppRunner] = []
     try:

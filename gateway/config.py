@@ -51,6 +51,8 @@ class Settings:
     keep_builds: int = 3
     store_url: str | None = None
     data_dir: Path = Path(".data")
+    watch_debounce_ms: int = 50
+    default_site: str | None = None
     gateway_url: str = "http://127.0.0.1:3000"
     # PATH and HOME of the gateway's environment: all a site's own build or dev command inherits,
     # so it finds node and npm and their caches but never sees the gateway's secrets.
@@ -60,10 +62,15 @@ class Settings:
     def dev(self) -> bool:
         return self.mode is Mode.DEVELOPMENT
 
-    def with_overrides(self, **overrides: Any) -> Settings:
-        """A copy with the given fields replaced; ``None`` means "not given" and is ignored."""
-        given = {name: value for name, value in overrides.items() if value is not None}
-        return replace(self, **given)
+    def with_absolute_paths(self) -> Settings:
+        """Folders as absolute paths, so paths from the file watcher and the builds compare equal."""
+        return replace(
+            self,
+            sites_dir=self.sites_dir.resolve(),
+            shared_dir=self.shared_dir.resolve(),
+            build_dir=self.build_dir.resolve(),
+            data_dir=self.data_dir.resolve(),
+        )
 
 
 ENV_PREFIX = "SITEGATE_"
@@ -156,6 +163,8 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "KEEP_BUILDS": ("keep_builds", _positive_int),
     "STORE_URL": ("store_url", _text),
     "DATA_DIR": ("data_dir", _path),
+    "WATCH_DEBOUNCE_MS": ("watch_debounce_ms", _positive_int),
+    "DEFAULT_SITE": ("default_site", _text),
     "GATEWAY_URL": ("gateway_url", _url),
 }
 

@@ -8,6 +8,7 @@ from aiohttp import web
 from gateway.builds import BuildManager
 from gateway.config import Settings
 from gateway.devservers import DevServers
+from gateway.livereload import LiveReloadHub
 from gateway.site_directory import SiteDirectory
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -15,3 +16,4 @@ SITES = web.AppKey("sites", SiteDirectory)
 BUILDS = web.AppKey("builds", BuildManager)
 CLIENT = web.AppKey("client", aiohttp.ClientSession)
 DEV_SERVERS = web.AppKey("dev_servers", DevServers)
+LIVE_RELOAD = web.AppKey("live_reload", LiveReloadHub)

@@ -8,8 +8,8 @@ ever looked up in the table, never joined onto the file system.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from urllib.parse import unquote_to_bytes, urlsplit
 
@@ -164,17 +164,48 @@ def _plain(status: int, text: str, dev: bool, extra: Mapping[str, str] = _EMPTY_
 
 
 async def respond(
-    request: web.Request, table: FileTable, *, dev: bool = False, spa_fallback: bool = False
+    request: web.Request,
+    table: FileTable,
+    *,
+    dev: bool = False,
+    spa_fallback: bool = False,
+    html_transform: Callable[[bytes], bytes] | None = None,
+    target: str | None = None,
+    status: int | None = None,
+    extra_headers: Sequence[tuple[str, str]] = (),
 ) -> web.StreamResponse:
-    """Answer ``request`` from the build described by ``table``."""
-    reply = decide(request.method, request.raw_path, request.headers, table, dev=dev, spa_fallback=spa_fallback)
+    """Answer ``request`` from the build described by ``table``.
+
+    ``html_transform`` rewrites whole HTML bodies (development's live-reload script);
+    ``target`` serves another path than the request's (a rewrite rule), with ``status`` instead
+    of 200 when given; ``extra_headers`` are added to the response (header rules).
+    """
+    reply = decide(
+        request.method, target or request.raw_path, request.headers, table, dev=dev, spa_fallback=spa_fallback
+    )
+    if status is not None and reply.status == 200:
+        reply = replace(reply, status=status)
+    if extra_headers:
+        reply = replace(reply, headers={**reply.headers, **dict(extra_headers)})
     source = reply.source
     if source is None:
         return _text_response(reply)
+    if html_transform is not None and _is_whole_html(reply, source):
+        body = source.body if source.body is not None else await asyncio.to_thread(source.path.read_bytes)
+        return web.Response(status=reply.status, headers=_without_etag(reply.headers), body=html_transform(body))
     start, length = (0, source.size) if reply.byte_range is None else (reply.byte_range.start, reply.byte_range.length)
     if source.body is not None:
         return web.Response(status=reply.status, headers=reply.headers, body=source.body[start : start + length])
     return await _send_file(request, reply, source, start, length)
+
+
+def _is_whole_html(reply: Reply, source: FileEntry | Precompressed) -> bool:
+    return isinstance(source, FileEntry) and reply.byte_range is None and source.content_type.startswith("text/html")
+
+
+def _without_etag(headers: Mapping[str, str]) -> dict[str, str]:
+    # The body sent is not the file the ETag names.
+    return {name: value for name, value in headers.items() if name != "ETag"}
 
 
 def _text_response(reply: Reply) -> web.Response:

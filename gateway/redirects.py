@@ -1,0 +1,47 @@
+"""A build's ``_redirects`` and ``_headers`` (``gateway/rules.py``) applied to one request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from gateway import static
+from gateway.files import FileTable
+from gateway.rules import HEADERS_FILE, REDIRECTS_FILE, SiteRules
+
+_RULE_FILES = frozenset({f"/{REDIRECTS_FILE}", f"/{HEADERS_FILE}"})
+
+
+async def respond_with_rules(
+    request: web.Request,
+    table: FileTable,
+    rules: SiteRules,
+    *,
+    dev: bool,
+    spa_fallback: bool,
+    html_transform: Callable[[bytes], bytes] | None,
+) -> web.StreamResponse:
+    path = request.path
+    if path in _RULE_FILES:
+        # The rule files configure the site; like Netlify, never serve them.
+        return await static.respond(request, table, dev=dev, target="/404.html", status=404)
+    exists = static.find_entry(table, path) is not None
+    match = rules.match_redirect(path, request.query_string, forced_only=exists)
+    target, status = None, None
+    if match is not None:
+        if match.is_redirect or match.is_external:
+            # An external 200 would make the gateway a proxy to anywhere; it redirects instead.
+            code = match.status if match.is_redirect else 302
+            return web.Response(status=code, headers={"Location": match.to, "Cache-Control": "no-cache"})
+        target, status = match.path, (None if match.status == 200 else match.status)
+    return await static.respond(
+        request,
+        table,
+        dev=dev,
+        spa_fallback=spa_fallback,
+        html_transform=html_transform,
+        target=target,
+        status=status,
+        extra_headers=rules.headers_for(path),
+    )
