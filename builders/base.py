@@ -49,6 +49,8 @@ class BuildContext:
     command_env: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     # Set when the gateway stops: a long step (a build command) ends at once with a BuildError.
     stopping: threading.Event = field(default_factory=threading.Event)
+    # ``[data]`` of site.toml, fetched from the backend by the gateway: name → JSON value.
+    data: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     @property
     def dev(self) -> bool:

@@ -28,6 +28,7 @@ from gateway.livereload import (
 from gateway.livereload import script as live_reload_script
 from gateway.redirects import respond_with_rules
 from gateway.routing import site_for
+from gateway.site_data import fetch_site_data
 from gateway.site_directory import SiteDirectory
 from gateway.watch import DevReloader
 
@@ -146,7 +147,9 @@ def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = bu
     app = web.Application(client_max_size=0)
     app[SETTINGS] = settings
     app[SITES] = SiteDirectory(settings.sites_dir, KNOWN_BUILDERS)
-    app[BUILDS] = BuildManager(settings, builder_lookup)
+    app[BUILDS] = BuildManager(
+        settings, builder_lookup, fetch_data=lambda site: fetch_site_data(site, session=app[CLIENT], settings=settings)
+    )
     app[DEV_SERVERS] = DevServers(settings)
     app[SITES].on_removed(app[BUILDS].forget)
     app[SITES].on_removed(app[DEV_SERVERS].forget)

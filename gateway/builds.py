@@ -8,11 +8,12 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from builders import builder_for
 from builders.base import BuildContext, Builder, BuildError, PreviousBuild
@@ -101,8 +102,10 @@ class BuildManager:
         settings: Settings,
         builder_lookup: Callable[[str], Builder] = builder_for,
         workers: int = 4,
+        fetch_data: Callable[[Site], Awaitable[Mapping[str, Any]]] | None = None,
     ) -> None:
         self._settings = settings
+        self._fetch_data = fetch_data or _no_data
         self._builder_for = builder_lookup
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sitegate-build")
         self._digests = DigestCache()
@@ -207,9 +210,14 @@ class BuildManager:
                 state.again = False
                 state.started += 1
                 previous = state.current.as_previous() if state.current else None
-                outcome = await loop.run_in_executor(
-                    self._executor, self._build_blocking, site, previous, state.failure
-                )
+                try:
+                    data = await self._fetch_data(site) if site.options.get("data") else {}
+                except BuildError as error:
+                    outcome: Build | _Failure = _Failure(None, error)
+                else:
+                    outcome = await loop.run_in_executor(
+                        self._executor, self._build_blocking, site, previous, state.failure, data
+                    )
                 if isinstance(outcome, _Failure):
                     if outcome is not state.failure:
                         state.failed += 1
@@ -228,7 +236,11 @@ class BuildManager:
             state.task = None
 
     def _build_blocking(
-        self, site: Site, previous: PreviousBuild | None, known_failure: _Failure | None
+        self,
+        site: Site,
+        previous: PreviousBuild | None,
+        known_failure: _Failure | None,
+        data: Mapping[str, Any],
     ) -> Build | _Failure:
         """Fingerprint the inputs, reuse a build with that id or make it. A failure comes back
         as a value, with its id, so the same inputs are not built again just to fail again."""
@@ -248,6 +260,7 @@ class BuildManager:
                 timeout=self._settings.build_timeout,
                 command_env=dict(self._settings.command_env),
                 stopping=self._stopping,
+                data=data,
             )
             digests = {str(path): self._digests.digest(path) for path in builder.input_files(context)}
         except BuildError as error:
@@ -260,6 +273,7 @@ class BuildManager:
             options=site.options,
             env=site.env,
             inputs={input_label(Path(p), site.root, context.shared_dir): d for p, d in digests.items()},
+            data=data,
         )
         record = build_dir.find(build_id)
         reused = record is not None
@@ -318,6 +332,10 @@ class BuildManager:
         )
         build_dir.publish(staging, record, result.log + summary)
         return record
+
+
+async def _no_data(site: Site) -> Mapping[str, Any]:
+    raise BuildError(f"{site.name} asks for [data], and this gateway has no backend to fetch it from")
 
 
 def _previous_on_disk(build_dir: SiteBuildDir) -> PreviousBuild | None:

@@ -65,9 +65,12 @@ def fingerprint(
     options: Mapping[str, Any],
     env: Mapping[str, str],
     inputs: Mapping[str, str],
+    data: Mapping[str, Any],
 ) -> str:
-    """``inputs`` maps each input's label to its content digest."""
+    """``inputs`` maps each input's label to its content digest; ``data`` is what the backend
+    gave the build, so a new post makes a new build."""
     document = {
+        "data": _plain(data),
         "builder": builder,
         "mode": mode,
         "options": _plain(options),
