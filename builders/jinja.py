@@ -11,9 +11,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,7 +21,7 @@ from builders.content import Post, new_markdown, parse_post
 from builders.deps import ReuseCheck
 from builders.feeds import SitemapEntry, atom_feed, sitemap
 from builders.jinja_plan import check_collisions, plan_blog, plan_pages
-from builders.jinja_render import PageJob, RenderSetup, SiteRenderer, output_url, render_chunk
+from builders.jinja_render import STOPPED, PageJob, RenderSetup, SiteRenderer, output_url, render_in_processes
 from builders.post_cache import PostCache
 from builders.tailwind import OUTPUT as TAILWIND_OUTPUT
 from builders.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
@@ -202,12 +200,16 @@ class _SiteBuild:
         results: list[tuple[str, frozenset[str]]] | None = None
         if len(pending) >= self.parallel_threshold and workers > 1:
             try:
-                results = _render_in_processes(renderer.setup, pending, workers)
+                results = render_in_processes(renderer.setup, pending, workers, self.ctx.stopping)
                 self.log.append(f"rendered {len(pending)} pages in {workers} processes\n")
             except (BrokenProcessPool, OSError) as error:
                 self.log.append(f"worker processes failed ({error}); rendering in this one\n")
         if results is None:
-            results = [(job.output, renderer.render(job)) for job in pending]
+            results = []
+            for job in pending:
+                if self.ctx.stopping.is_set():
+                    raise BuildError(STOPPED)
+                results.append((job.output, renderer.render(job)))
         for output, deps in results:
             self.dependencies[output] = deps
             self.rendered.append(output)
@@ -248,28 +250,9 @@ class _SiteBuild:
             self.dependencies[TAILWIND_OUTPUT] = deps
             return
         with tempfile.TemporaryDirectory(prefix="sitegate-tailwind-") as work:
-            self.log.append(
-                build_tailwind(self.site_dir, self.ctx.out_dir, Path(work), minify=not self.ctx.dev, timeout=self.ctx.timeout)
-            )
+            self.log.append(build_tailwind(self.ctx, self.site_dir, Path(work)))
         self.dependencies[TAILWIND_OUTPUT] = deps
         self.rendered.append(TAILWIND_OUTPUT)
-
-
-def _render_in_processes(setup: RenderSetup, jobs: list[PageJob], workers: int) -> list[tuple[str, frozenset[str]]]:
-    """Render ``jobs`` in fresh worker processes (spawned: forking a threaded server is unsafe)."""
-    size = max(1, -(-len(jobs) // (workers * 4)))
-    chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
-    results: list[tuple[str, frozenset[str]]] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(render_chunk, setup, chunk) for chunk in chunks]
-        try:
-            for future in futures:
-                results += future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-    return results
 
 
 def _job_source(job: PageJob, posts: list[Post]) -> str:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import tomllib
 from collections import Counter
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,8 @@ from builders.jinja_views import (
     tag_ref,
 )
 
+STOPPED = "the build was stopped: the gateway is shutting down"
+_STOP_POLL_SECONDS = 0.2
 _DATA_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _DATA_SUFFIXES = (".json", ".toml", ".yaml", ".yml")
 
@@ -207,3 +212,26 @@ def render_chunk(setup: RenderSetup, jobs: list[PageJob]) -> list[tuple[str, fro
     """Worker-process entry point: render ``jobs`` and return (output, inputs used) pairs."""
     renderer = SiteRenderer(setup)
     return [(job.output, renderer.render(job)) for job in jobs]
+
+
+def render_in_processes(
+    setup: RenderSetup, jobs: list[PageJob], workers: int, stopping: threading.Event
+) -> list[tuple[str, frozenset[str]]]:
+    """Render ``jobs`` in fresh worker processes (spawned: forking a threaded server is unsafe)."""
+    size = max(1, -(-len(jobs) // (workers * 4)))
+    chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
+    results: list[tuple[str, frozenset[str]]] = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        waiting = {pool.submit(render_chunk, setup, chunk) for chunk in chunks}
+        try:
+            while waiting:
+                done, waiting = wait(waiting, timeout=_STOP_POLL_SECONDS, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    results += future.result()
+                if stopping.is_set():
+                    raise BuildError(STOPPED)
+        except BaseException:
+            for future in waiting:
+                future.cancel()
+            raise
+    return results

@@ -1,6 +1,6 @@
 """A site's own Tailwind build: the ``tailwindcss`` npm package from the site's ``package.json``,
-installed into the site's ``node_modules`` once (again when ``package.json`` or the lock file
-changes), run over the rendered pages with the site's ``tailwind.config.js``.
+installed into the site's ``node_modules`` when missing or when the lock file changed
+(``builders.npm``), run over the rendered pages with the site's ``tailwind.config.js``.
 
 The result is served as ``/tailwind.css``, a stable name rather than a fingerprinted one: the
 pages are its input, so its hash cannot be known while they render.
@@ -8,23 +8,22 @@ pages are its input, so its hash cannot be known while they render.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from builders.base import BuildError
+from builders import npm
+from builders.base import BuildContext, BuildError
+from builders.environment import command_environment
+from builders.process import Command, OutputLog, run
 
 OUTPUT = "tailwind.css"
 CONFIG_NAMES = ("tailwind.config.js", "tailwind.config.cjs", "tailwind.config.mjs")
 INPUT_NAME = "tailwind.css"
 DEFAULT_INPUT = "@tailwind base;\n@tailwind components;\n@tailwind utilities;\n"
 _BINARY = Path("node_modules", ".bin", "tailwindcss")
-# Written into node_modules after an install: what package.json and the lock file were then.
-_STAMP = Path("node_modules", ".sitegate-installed")
+# Tailwind's browser list nags about its age on every run; the build log is no place for it.
+_QUIET = {"BROWSERSLIST_IGNORE_OLD_DATA": "1"}
 
 
 def tailwind_config(site_dir: Path) -> Path | None:
@@ -46,92 +45,39 @@ def uses_tailwind(site_dir: Path, options: Mapping[str, Any]) -> bool:
 
 def tailwind_inputs(site_dir: Path) -> list[Path]:
     """The files besides the pages that decide the CSS (absent ones included, as dependencies)."""
-    return [site_dir / name for name in (*CONFIG_NAMES, INPUT_NAME, "package.json", "package-lock.json")]
+    names = (*CONFIG_NAMES, INPUT_NAME, npm.MANIFEST, *npm.LOCKFILES)
+    return [site_dir / name for name in names]
 
 
-def build_tailwind(site_dir: Path, out_dir: Path, work_dir: Path, *, minify: bool, timeout: float) -> str:
-    """Write ``out_dir/tailwind.css`` from the HTML in ``out_dir``; returns the tool's log."""
-    log = ensure_installed(site_dir, timeout)
+def build_tailwind(ctx: BuildContext, site_dir: Path, work_dir: Path) -> str:
+    """Write ``tailwind.css`` into the build from the HTML already in it; returns the log."""
+    install = npm.install_for(site_dir, None)
+    if install is None:
+        raise BuildError("a Tailwind site needs a package.json that pins tailwindcss", file="package.json")
+    output = OutputLog()
+    env = command_environment(
+        inherited=ctx.command_env,
+        site_name=ctx.site_name,
+        api_url=ctx.backend_url,
+        site_env=ctx.env,
+        node_env=ctx.mode,
+        extra=_QUIET,
+    )
+    npm.ensure_installed(install, env=env, timeout=ctx.timeout, output=output, stopping=ctx.stopping)
+    if not (site_dir / _BINARY).exists():
+        raise BuildError("tailwindcss is not among the site's npm packages", file="package.json", log=output.tail())
     source = site_dir / INPUT_NAME
     if not source.is_file():
         source = work_dir / "tailwind-input.css"
         source.write_text(DEFAULT_INPUT)
-    command = [
-        str(site_dir / _BINARY),
-        "--input", str(source),
-        "--output", str(out_dir / OUTPUT),
-        "--content", str(out_dir / "**" / "*.html"),
-    ]
+    argv = [str(site_dir / _BINARY), "--input", str(source), "--output", str(ctx.out_dir / OUTPUT)]
+    argv += ["--content", str(ctx.out_dir / "**" / "*.html")]
     config = tailwind_config(site_dir)
     if config is not None:
-        command += ["--config", str(config)]
-    if minify:
-        command.append("--minify")
-    return log + _run(command, site_dir, timeout, "tailwindcss")
-
-
-def ensure_installed(site_dir: Path, timeout: float) -> str:
-    """``npm ci`` (or ``npm install`` without a lock file) unless ``node_modules`` already holds
-    what ``package.json`` and the lock file ask for. One install per site at a time."""
-    if not (site_dir / "package.json").is_file():
-        raise BuildError("a Tailwind site needs a package.json that pins tailwindcss", file="package.json")
-    if _installed(site_dir):
-        return ""
-    try:
-        lock_dir = site_dir / ".sitegate"
-        lock_dir.mkdir(exist_ok=True)
-        lock = open(lock_dir / "npm.lock", "w")
-    except OSError as error:
-        raise BuildError(
-            f"cannot install tailwindcss into the site's node_modules ({error.strerror}): "
-            "a Tailwind site's folder must be writable"
-        ) from None
-    with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _installed(site_dir):  # another build installed it while this one waited
-            return ""
-        npm = shutil.which("npm")
-        if npm is None:
-            raise BuildError("npm is not installed, and this site's Tailwind build needs it")
-        locked = (site_dir / "package-lock.json").is_file()
-        command = [npm, "ci" if locked else "install", "--no-audit", "--no-fund", "--loglevel=error"]
-        log = _run(command, site_dir, timeout, "npm")
-        if not (site_dir / _BINARY).exists():
-            raise BuildError("npm installed the packages, but tailwindcss is not among them", file="package.json")
-        (site_dir / _STAMP).write_text(_install_digest(site_dir))
-        return log
-
-
-def _installed(site_dir: Path) -> bool:
-    stamp = site_dir / _STAMP
-    return (site_dir / _BINARY).exists() and stamp.is_file() and stamp.read_text() == _install_digest(site_dir)
-
-
-def _install_digest(site_dir: Path) -> str:
-    digest = hashlib.sha256()
-    for name in ("package.json", "package-lock.json"):
-        path = site_dir / name
-        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
-    return digest.hexdigest()
-
-
-def _run(command: list[str], cwd: Path, timeout: float, what: str) -> str:
-    shown = " ".join(Path(command[0]).name if i == 0 else part for i, part in enumerate(command))
-    try:
-        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as error:
-        output = _decode(error.stdout) + _decode(error.stderr)
-        raise BuildError(f"{what} did not finish within {timeout:g} s", log=f"$ {shown}\n{output}") from None
-    except OSError as error:
-        raise BuildError(f"cannot run {what}: {error.strerror}") from None
-    log = f"$ {shown}\n{done.stdout}{done.stderr}"
-    if done.returncode != 0:
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
-        raise BuildError(f"{what} failed (exit {done.returncode}): {last[0]}", log=log)
-    return log
-
-
-def _decode(output: bytes | str | None) -> str:
-    if output is None:
-        return ""
-    return output if isinstance(output, str) else output.decode("utf-8", "replace")
+        argv += ["--config", str(config)]
+    if not ctx.dev:
+        argv.append("--minify")
+    status = run(Command(tuple(argv), site_dir, env, ctx.timeout), output, ctx.stopping)
+    if status != 0:
+        raise BuildError(f"tailwindcss failed (exit {status}): {output.last_line()}", log=output.tail())
+    return output.text()

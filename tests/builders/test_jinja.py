@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -315,3 +316,13 @@ def test_an_error_in_a_worker_process_names_the_file_and_line(tmp_path: Path) ->
     with pytest.raises(BuildError) as caught:
         build(site, builder=JinjaBuilder(parallel_threshold=5))
     assert (caught.value.file, caught.value.line) == ("layouts/post.html", 2)
+
+
+def test_a_stopping_gateway_ends_a_build(tmp_path: Path) -> None:
+    site = write_files(tmp_path / "stop.example", {f"pages/p{n}.html": "x" for n in range(3)})
+    ctx = build(site).ctx
+    ctx.stopping.set()
+    out = tmp_path / "stopped"
+    out.mkdir()
+    with pytest.raises(BuildError, match="stopped"):
+        JinjaBuilder().build(replace(ctx, out_dir=out, previous=None))
