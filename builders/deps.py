@@ -3,7 +3,8 @@
 A dependency is the absolute path of an input file, or of a folder ending in the path
 separator, which stands for the *set* of files in it (a listing depends on which posts exist).
 A path that does not exist is a dependency too (an override that may be created later): it is
-unchanged while it stays absent.
+unchanged while it stays absent. Something that is no file at all (data fetched from the backend)
+is named ``<file>#sitegate-<what>@<digest>``: unchanged while this build has the same name.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 from collections.abc import Iterable, Mapping
 
 from builders.base import PreviousBuild
+
+VIRTUAL_MARK = "#sitegate-"
 
 
 class ReuseCheck:
@@ -24,11 +27,13 @@ class ReuseCheck:
         digests: Mapping[str, str],
         content_dir: str,
         published: Iterable[str],
+        virtual: Iterable[str] = (),
     ) -> None:
         self._previous = previous if digests else None
         self._digests = digests
         self._content_prefix = content_dir + os.sep
         self._published = frozenset(published)
+        self._virtual = frozenset(virtual)
         self._sets: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._verdicts: dict[str, bool] = {}
 
@@ -62,7 +67,9 @@ class ReuseCheck:
         verdict = self._verdicts.get(path)
         if verdict is None:
             assert self._previous is not None
-            if path.endswith(os.sep):
+            if VIRTUAL_MARK in path:
+                verdict = path in self._virtual
+            elif path.endswith(os.sep):
                 before, now = self._file_sets(path)
                 verdict = before == now
             else:

@@ -21,7 +21,15 @@ from builders.content import Post, new_markdown, parse_post
 from builders.deps import ReuseCheck
 from builders.feeds import SitemapEntry, atom_feed, sitemap
 from builders.jinja_plan import check_collisions, plan_blog, plan_pages
-from builders.jinja_render import STOPPED, PageJob, RenderSetup, SiteRenderer, output_url, render_in_processes
+from builders.jinja_render import (
+    STOPPED,
+    PageJob,
+    RenderSetup,
+    SiteRenderer,
+    data_token,
+    output_url,
+    render_in_processes,
+)
 from builders.post_cache import PostCache
 from builders.tailwind import OUTPUT as TAILWIND_OUTPUT
 from builders.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
@@ -75,8 +83,6 @@ class _SiteBuild:
         per_page = self.options.get("posts_per_page", 10)
         if not isinstance(per_page, int) or isinstance(per_page, bool) or per_page < 1:
             raise BuildError("`posts_per_page` must be a whole number of 1 or more", file="site.toml")
-        if not isinstance(self.options.get("data", {}), Mapping):
-            raise BuildError("`data` must be a table ([data] in site.toml)", file="site.toml")
         posts = self._load_posts()
         assets = fingerprint_assets(self.site_dir / "assets")
         public = public_files(self.site_dir / "public")
@@ -91,7 +97,14 @@ class _SiteBuild:
             + [(asset.output, f"assets/{asset.name}") for asset in assets.values()]
             + [(output, f"public/{output}") for output in public]
         )
-        reuse = ReuseCheck(self.ctx.previous, self.ctx.input_digests, self.posts_dir, (p.source for p in posts))
+        data = _plain(self.ctx.data)
+        reuse = ReuseCheck(
+            self.ctx.previous,
+            self.ctx.input_digests,
+            self.posts_dir,
+            published=(post.source for post in posts),
+            virtual=(data_token(self.site_toml, name, value) for name, value in data.items()),
+        )
         for asset in assets.values():
             self._copy(reuse, asset.output, asset.source)
         for output, source in public.items():
@@ -111,6 +124,7 @@ class _SiteBuild:
             posts=tuple(posts),
             tailwind_css="/" + TAILWIND_OUTPUT if tailwind else None,
             cache_dir=self.cache_dir / "templates",
+            data=data,
         )
         renderer = SiteRenderer(setup, self.output)
         self._render_pages(reuse, jobs, renderer)

@@ -11,6 +11,7 @@ Lookup order for a name (the first file that exists wins):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from markupsafe import Markup, escape
 from builders.base import BuildError
 
 Located = tuple[tuple[str, ...], Path | None]
+# Jinja names an object by its class ("'builders.jinja_views.SiteView object' has no attribute
+# 'x'"); authors know these objects as site, post, data.
+_VIEW_NAMES = re.compile(r"'builders\.jinja_views\.(Site|Post|Data)View object'")
 
 
 class SiteLoader(BaseLoader):
@@ -193,7 +197,7 @@ def template_error(error: BaseException, label: Callable[[str], str], filenames:
     elif isinstance(error, TemplateNotFound):
         message = f"template {error.name!r} not found (a site looks in components/ and layouts/, then shared/)"
     elif isinstance(error, UndefinedError):
-        message = f"undefined: {error.message}"
+        message = f"undefined: {_VIEW_NAMES.sub(lambda m: m.group(1).lower(), error.message or '')}"
     elif isinstance(error, RecursionError):
         message = "templates extend, include or import each other in a loop"
     else:

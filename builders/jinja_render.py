@@ -6,6 +6,7 @@ another process; each render returns the input files it used.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -13,7 +14,7 @@ import threading
 import tomllib
 from collections import Counter
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from markupsafe import Markup
 from builders.assets import Asset, AssetLookup, OutputDir
 from builders.base import BuildError
 from builders.content import Post, new_markdown, read_body
+from builders.deps import VIRTUAL_MARK
 from builders.jinja_env import RecordingEnvironment, SiteLoader, template_error
 from builders.jinja_views import (
     DataView,
@@ -38,6 +40,7 @@ from builders.jinja_views import (
 )
 
 STOPPED = "the build was stopped: the gateway is shutting down"
+DATA_TOKEN = VIRTUAL_MARK + "data:"
 _STOP_POLL_SECONDS = 0.2
 _DATA_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _DATA_SUFFIXES = (".json", ".toml", ".yaml", ".yml")
@@ -75,11 +78,18 @@ class RenderSetup:
     posts: tuple[Post, ...] = ()
     tailwind_css: str | None = None
     cache_dir: Path | None = None
+    data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def posts_marker(self) -> str:
         """A dependency on the set of posts (a directory path ending in the separator)."""
         return self.posts_dir + os.sep
+
+
+def data_token(site_toml: str, name: str, value: Any) -> str:
+    """A dependency standing for fetched backend data (no file holds it): equal while the data is."""
+    digest = hashlib.blake2b(json.dumps(value, sort_keys=True, default=str).encode(), digest_size=12).hexdigest()
+    return f"{site_toml}{DATA_TOKEN}{name}@{digest}"
 
 
 def output_url(output: str) -> str:
@@ -116,9 +126,10 @@ class SiteRenderer:
             ),
             theme=RecordingMapping(setup.theme, setup.site_toml, self._record),
             data=DataView(
+                fetched=setup.data,
+                fetched_tokens={name: data_token(setup.site_toml, name, value) for name, value in setup.data.items()},
                 candidates=self._data_candidates,
                 load=self._load_data,
-                table=setup.options.get("data") or {},
                 site_toml=setup.site_toml,
                 record=self._record,
             ),

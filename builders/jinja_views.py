@@ -207,30 +207,40 @@ class SiteView:
 
 
 class DataView:
-    """``data.<name>``: the first of ``data/<name>.json|.toml|.yaml|.yml``, else ``[data.<name>]``
-    in ``site.toml``. The files probed are recorded, so adding one later re-renders the page."""
+    """``data.<name>``: the backend data the gateway fetched for ``[data]`` in ``site.toml``
+    (``fetched``), else the first of ``data/<name>.json|.toml|.yaml|.yml``.
+
+    Which one it is depends on ``site.toml``, so that is recorded; so are the files probed (adding
+    one later re-renders the page) and, for fetched data, a token naming its content."""
 
     def __init__(
         self,
         *,
+        fetched: Mapping[str, Any],
+        fetched_tokens: Mapping[str, str],
         candidates: Callable[[str], list[str]],
         load: Callable[[str], Any],
-        table: Mapping[str, Any],
         site_toml: str,
         record: Record,
     ) -> None:
+        self._fetched = fetched
+        self._tokens = fetched_tokens
         self._candidates = candidates
         self._load = load
-        self._table = RecordingMapping(table, site_toml, record)
+        self._site_toml = site_toml
         self._record = record
 
     def __getitem__(self, name: str) -> Any:
+        self._record(self._site_toml)
+        if name in self._fetched:
+            self._record(self._tokens[name])
+            return _wrap(self._fetched[name], self._tokens[name], self._record)
         for path in self._candidates(name):
             self._record(path)
             value = self._load(path)
             if value is not None:
                 return _wrap(value, path, self._record)
-        return self._table[name]
+        raise KeyError(name)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -62,9 +62,11 @@ def build(
     previous: Built | None = None,
     mode: str = "production",
     builder: JinjaBuilder | None = None,
+    data: dict[str, Any] | None = None,
     **options: Any,
 ) -> Built:
-    """Build ``site_dir`` into a new folder beside it; ``options`` override ``site.toml``."""
+    """Build ``site_dir`` into a new folder beside it; ``options`` override ``site.toml``;
+    ``data`` stands for what the gateway fetched for ``[data]``."""
     toml = site_dir / "site.toml"
     table = tomllib.loads(toml.read_text()) if toml.exists() else {}
     merged = {key: value for key, value in table.items() if key not in _NOT_OPTIONS} | options
@@ -80,6 +82,7 @@ def build(
         out_dir=out,
         mode=mode,
         options=merged,
+        data=data or {},
     )
     digests = {str(path): hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest() for path in builder.input_files(ctx)}
     ctx = replace(ctx, input_digests=digests, previous=previous.as_previous() if previous else None)

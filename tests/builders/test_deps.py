@@ -55,3 +55,10 @@ def test_nothing_is_reused_without_digests_or_a_previous_build() -> None:
     assert not ReuseCheck(None, {A: "1"}, POSTS, {A}).reusable("a.html")
     previous = PreviousBuild("/out", {"a.html": frozenset({A})}, {A: "1"})  # type: ignore[arg-type]
     assert not ReuseCheck(previous, {}, POSTS, {A}).reusable("a.html", frozenset({A}))
+
+
+def test_a_virtual_dependency_holds_while_this_build_has_the_same_one() -> None:
+    token = "/site/site.toml#sitegate-data:team@abc"
+    previous = PreviousBuild("/out", {"team.html": frozenset({token})}, {A: "1"})  # type: ignore[arg-type]
+    assert ReuseCheck(previous, {A: "1"}, POSTS, set(), virtual={token}).reusable("team.html")
+    assert not ReuseCheck(previous, {A: "1"}, POSTS, set(), virtual={token.replace("abc", "def")}).reusable("team.html")

@@ -190,16 +190,28 @@ def test_components_take_class_and_html_attributes(tmp_path: Path) -> None:
     assert html == '<a href="/go" class="sg-button sg-button--primary big" aria-label="Go now" data-track>Go</a>'
 
 
-def test_data_comes_from_site_toml_and_data_files(tmp_path: Path) -> None:
+def test_data_comes_from_the_backend_and_from_data_files(tmp_path: Path) -> None:
     site = write_files(
         tmp_path / "data.example",
         {
-            "site.toml": '[data]\nmotto = "Ship it"\n',
+            "site.toml": '[data]\nmotto = "/api/motto"\n',
             "data/team.json": '[{"name": "Ada"}, {"name": "Linus"}]',
-            "pages/index.html": "{{ data.motto }}: {% for person in data.team %}{{ person.name }} {% endfor %}",
+            "data/bad.yaml": "a: [",
+            "pages/index.html": "{{ data.motto.text }}: {% for person in data.team %}{{ person.name }} {% endfor %}",
+            "pages/bad.html": "\n{{ data.bad }}",
+            "pages/missing.html": "{{ data.nothing }}",
         },
     )
-    assert build(site).read("index.html") == "Ship it: Ada Linus "
+    with pytest.raises(BuildError) as caught:
+        build(site, data={"motto": {"text": "Ship it"}})
+    assert caught.value.file == "data/bad.yaml"
+    (site / "data/bad.yaml").unlink()
+    (site / "pages/bad.html").unlink()
+    with pytest.raises(BuildError, match="data has no attribute 'nothing'") as caught:
+        build(site, data={"motto": {"text": "Ship it"}})
+    assert caught.value.file == "pages/missing.html"
+    (site / "pages/missing.html").unlink()
+    assert build(site, data={"motto": {"text": "Ship it"}}).read("index.html") == "Ship it: Ada Linus "
 
 
 def test_the_example_sites_override_per_site(tmp_path: Path) -> None:
@@ -284,7 +296,6 @@ def test_bad_settings_fail_with_site_toml_named(tmp_path: Path) -> None:
         {"theme": {"primary": "red; } body { display: none"}},
         {"posts_per_page": 0},
         {"tailwind": "yes"},
-        {"data": "text"},
         {"base_url": "ftp://x"},
     ):
         with pytest.raises(BuildError) as caught:

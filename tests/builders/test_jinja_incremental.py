@@ -184,3 +184,13 @@ def test_the_record_names_every_input_an_output_used(site: Path, shared: Path) -
     assert str(site / "components/blog/post_card.html") in listing
     assert str(shared / "blog/post_card.html") in listing  # the override extends it
     assert built.result.dependencies["robots.txt"] == frozenset({str(site / "public/robots.txt")})
+
+
+def test_pages_using_backend_data_render_again_only_when_it_changes(site: Path, shared: Path) -> None:
+    write_files(site, {"pages/team.html": "{% for person in data.team %}{{ person }} {% endfor %}"})
+    first = build(site, shared_dir=shared, data={"team": ["Ada"]})
+    same = build(site, shared_dir=shared, previous=first, data={"team": ["Ada"]})
+    assert same.rendered == set()
+    changed = build(site, shared_dir=shared, previous=same, data={"team": ["Ada", "Linus"]})
+    assert changed.rendered == {"team/index.html"}
+    assert changed.read("team/index.html") == "Ada Linus "
