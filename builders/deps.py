@@ -87,3 +87,13 @@ class ReuseCheck:
             )
             self._sets[folder] = known
         return known
+
+
+def outputs_affected_by(dependencies: Mapping[str, Iterable[str]], path: str) -> set[str]:
+    """The outputs a change to ``path`` (created, edited or deleted) would make anew: those
+    that used it, probed for it, or depend on the set of files in a folder that holds it."""
+    return {
+        output
+        for output, inputs in dependencies.items()
+        if any(dep == path or (dep.endswith(os.sep) and path.startswith(dep)) for dep in inputs)
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from builders.base import PreviousBuild
-from builders.deps import ReuseCheck
+from builders.deps import ReuseCheck, outputs_affected_by
 
 POSTS = "/site/content/posts"
 A, B, C = (f"{POSTS}/{name}.md" for name in "abc")
@@ -62,3 +62,11 @@ def test_a_virtual_dependency_holds_while_this_build_has_the_same_one() -> None:
     previous = PreviousBuild("/out", {"team.html": frozenset({token})}, {A: "1"})  # type: ignore[arg-type]
     assert ReuseCheck(previous, {A: "1"}, POSTS, set(), virtual={token}).reusable("team.html")
     assert not ReuseCheck(previous, {A: "1"}, POSTS, set(), virtual={token.replace("abc", "def")}).reusable("team.html")
+
+
+def test_outputs_affected_by_a_path() -> None:
+    dependencies = {"a.html": {A, LAYOUT}, "blog.html": {POSTS + os.sep, A}, "b.html": {OVERRIDE}}
+    assert outputs_affected_by(dependencies, A) == {"a.html", "blog.html"}
+    assert outputs_affected_by(dependencies, f"{POSTS}/new.md") == {"blog.html"}
+    assert outputs_affected_by(dependencies, OVERRIDE) == {"b.html"}
+    assert outputs_affected_by(dependencies, "/elsewhere") == set()
