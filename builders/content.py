@@ -70,10 +70,10 @@ def parse_post(path: Path, label: str, text: str, markdown: MarkdownIt) -> Post:
         raise BuildError("a post needs a `title` (text)", file=label, line=_key_line(text, "title"))
     date = _datetime(meta.get("date"), label, _key_line(text, "date"), "date")
     updated = _datetime(meta.get("updated", date), label, _key_line(text, "updated"), "updated")
-    slug = meta.get("slug", path.stem)
+    slug = meta.get("slug", slugify(path.stem))
     if not isinstance(slug, str) or slugify(slug) != slug.lower() or not slug:
         raise BuildError(
-            f"slug {slug!r} must be lower-case letters, digits and dashes",
+            f"slug {slug!r} must be letters, digits and single dashes",
             file=label,
             line=_key_line(text, "slug") if "slug" in meta else 1,
         )

@@ -82,6 +82,12 @@ def test_split_front_matter_reports_where_the_body_starts() -> None:
     assert (meta, body, line) == ({"a": 1, "b": 2}, "body\n", 5)
 
 
+def test_a_file_name_becomes_a_slug(tmp_path: Path) -> None:
+    assert parse(tmp_path, "---\ntitle: T\ndate: 2024-01-01\n---\n", name="My First Post!.md").slug == "my-first-post"
+    with pytest.raises(BuildError, match="slug"):
+        parse(tmp_path, "---\ntitle: T\ndate: 2024-01-01\n---\n", name="!!!.md")
+
+
 def test_slugify() -> None:
     assert slugify("Hello, World!") == "hello-world"
     assert slugify("C++ & Rust") == "c-rust"
