@@ -51,6 +51,10 @@ class BuildContext:
     stopping: threading.Event = field(default_factory=threading.Event)
     # ``[data]`` of site.toml, fetched from the backend by the gateway: name → JSON value.
     data: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    # True: an output reused unchanged from ``previous`` is not written, only listed in
+    # ``BuildResult.files`` (and not in ``rendered``); the gateway carries it over. An edit then
+    # costs what changed, not the size of the site.
+    carry_over: bool = False
 
     @property
     def dev(self) -> bool:
@@ -63,7 +67,8 @@ class BuildResult:
 
     ``dependencies`` maps each output path (relative to the out dir, ``/`` separated) to the
     absolute paths of the inputs it used; it answers "which outputs does this file affect?".
-    ``rendered`` names the outputs actually produced anew (the rest were reused).
+    ``rendered`` names the outputs actually produced anew (the rest were reused: linked from the
+    previous build, or left for the gateway to carry over when ``BuildContext.carry_over``).
     """
 
     files: tuple[str, ...]

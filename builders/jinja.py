@@ -184,7 +184,7 @@ class _SiteBuild:
             return False
         previous = reuse.previous_dependencies(output)
         assert previous is not None and self.ctx.previous is not None
-        if not self.output.link(output, self.ctx.previous.out_dir):
+        if not self.ctx.carry_over and not self.output.link(output, self.ctx.previous.out_dir):
             return False
         self.dependencies[output] = previous
         return True

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 _STAGING_PREFIX = ".staging-"
@@ -31,6 +31,14 @@ class BuildRecord:
     input_digests: Mapping[str, str]
     rendered: tuple[str, ...]
     seconds: float
+    # Outputs an incremental build did not write, still to be carried over (hard-linked) from
+    # the build ``carried_from``. Until then the folder is incomplete.
+    carried_from: str | None = None
+    carried: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return self.carried_from is None
 
     def to_json(self) -> str:
         return json.dumps(
@@ -40,8 +48,10 @@ class BuildRecord:
                 "input_digests": dict(self.input_digests),
                 "rendered": list(self.rendered),
                 "seconds": self.seconds,
+                "carried_from": self.carried_from,
+                "carried": list(self.carried),
             },
-            indent=1,
+            separators=(",", ":"),
         )
 
     @classmethod
@@ -53,6 +63,8 @@ class BuildRecord:
             input_digests=data["input_digests"],
             rendered=tuple(data["rendered"]),
             seconds=float(data["seconds"]),
+            carried_from=data.get("carried_from"),
+            carried=tuple(data.get("carried", ())),
         )
 
 
@@ -66,8 +78,48 @@ class SiteBuildDir:
         return self.root / build_id
 
     def find(self, build_id: str) -> BuildRecord | None:
-        """The published build with this id, or None. A folder without its record is a
-        leftover of an interrupted publish and does not count."""
+        """The complete published build with this id, or None. A folder without its record is a
+        leftover of an interrupted publish and does not count, nor does one still incomplete."""
+        record = self._record(build_id)
+        return record if record is not None and record.complete else None
+
+    def incomplete(self) -> list[BuildRecord]:
+        """Builds published with outputs still to carry over, oldest first."""
+        found = []
+        for path in sorted(self.root.glob("*.json"), key=lambda path: path.stat().st_mtime_ns):
+            record = self._record(path.stem)
+            if record is not None and not record.complete:
+                found.append(record)
+        return found
+
+    def complete(self, record: BuildRecord) -> BuildRecord:
+        """Hard-link the outputs ``record`` carried over (and their .gz/.br) into its folder."""
+        assert record.carried_from is not None
+        source, target = self.output(record.carried_from), self.output(record.build_id)
+        made: set[Path] = set()
+        for relative in record.carried:
+            for name in (relative, relative + ".gz", relative + ".br"):
+                origin, destination = source / name, target / name
+                if destination.parent not in made:
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(destination.parent)
+                try:
+                    os.link(origin, destination)
+                except FileExistsError:
+                    continue
+                except FileNotFoundError:
+                    if name == relative:
+                        raise
+        finished = replace(record, carried_from=None, carried=())
+        _write_atomically(self.root / f"{record.build_id}.json", finished.to_json())
+        return finished
+
+    def drop(self, build_id: str) -> None:
+        shutil.rmtree(self.output(build_id), ignore_errors=True)
+        for suffix in (".json", ".log"):
+            (self.root / f"{build_id}{suffix}").unlink(missing_ok=True)
+
+    def _record(self, build_id: str) -> BuildRecord | None:
         record_path = self.root / f"{build_id}.json"
         if not self.output(build_id).is_dir() or not record_path.is_file():
             return None

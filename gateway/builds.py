@@ -7,23 +7,18 @@ import asyncio
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 from builders import builder_for
-from builders.base import BuildContext, Builder, BuildError, PreviousBuild
-from gateway.build_dir import BuildRecord, SiteBuildDir
-from gateway.compress import precompress
+from builders.base import Builder, BuildError
+from gateway.build_step import Build, BuildStep, Failure
 from gateway.config import Settings
-from gateway.files import FileTable
-from gateway.fingerprint import DigestCache, fingerprint, input_label
+from gateway.fingerprint import DigestCache
 from gateway.registry import Site
-from gateway.rules import SiteRules, load_rules
 
 log = logging.getLogger("sitegate.builds")
 
@@ -36,32 +31,6 @@ def _sitegate_version() -> str:
         return version("sitegate")
     except PackageNotFoundError:
         return "dev"
-
-
-@dataclass(frozen=True)
-class Build:
-    """A published build: its folder and the file table computed once for it."""
-
-    site_name: str
-    build_id: str
-    path: Path
-    table: FileTable
-    rules: SiteRules
-    record: BuildRecord
-    reused: bool
-
-    def as_previous(self) -> PreviousBuild:
-        return PreviousBuild(
-            out_dir=self.path,
-            dependencies=self.record.dependencies,
-            input_digests=self.record.input_digests,
-        )
-
-
-@dataclass(frozen=True)
-class _Failure:
-    build_id: str | None
-    error: BuildError
 
 
 class BuildFailed(Exception):
@@ -84,7 +53,9 @@ class _SiteState:
     failed: int = 0
     last_error: BuildError | None = None
     failed_at: float = 0.0
-    failure: _Failure | None = None
+    failure: Failure | None = None
+    # A site's build folder is touched by one worker at a time: a build, or the pruning after it.
+    disk: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass(frozen=True)
@@ -106,13 +77,12 @@ class BuildManager:
     ) -> None:
         self._settings = settings
         self._fetch_data = fetch_data or _no_data
-        self._builder_for = builder_lookup
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sitegate-build")
-        self._digests = DigestCache()
         self._states: dict[str, _SiteState] = {}
-        self._builder_version = _sitegate_version()
         # Set on close, so running build commands kill their process groups instead of outliving us.
         self._stopping = threading.Event()
+        self._step = BuildStep(settings, builder_lookup, DigestCache(), _sitegate_version(), self._stopping)
+        self._tidying: set[asyncio.Future[Build]] = set()
 
     async def current(self, site: Site) -> Build:
         """The build ``site`` serves now, building it first when it has none (or, in
@@ -187,7 +157,7 @@ class BuildManager:
         tasks = [state.task for state in self._states.values() if state.task is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *self._tidying, return_exceptions=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _recently_failed(self, state: _SiteState) -> bool:
@@ -209,16 +179,15 @@ class BuildManager:
             while True:
                 state.again = False
                 state.started += 1
-                previous = state.current.as_previous() if state.current else None
                 try:
                     data = await self._fetch_data(site) if site.options.get("data") else {}
                 except BuildError as error:
-                    outcome: Build | _Failure = _Failure(None, error)
+                    outcome: Build | Failure = Failure(None, error)
                 else:
                     outcome = await loop.run_in_executor(
-                        self._executor, self._build_blocking, site, previous, state.failure, data
+                        self._executor, self._locked, state.disk, self._step.run, site, state.current, state.failure, data
                     )
-                if isinstance(outcome, _Failure):
+                if isinstance(outcome, Failure):
                     if outcome is not state.failure:
                         state.failed += 1
                         log.warning("build failed: %s: %s", site.name, outcome.error)
@@ -230,130 +199,35 @@ class BuildManager:
                 build = outcome
                 state.current, state.site, state.stale = build, site, False
                 state.last_error, state.failed_at, state.failure = None, 0.0, None
+                self._prune_later(state, build)
                 if not state.again:
                     return build
         finally:
             state.task = None
 
-    def _build_blocking(
-        self,
-        site: Site,
-        previous: PreviousBuild | None,
-        known_failure: _Failure | None,
-        data: Mapping[str, Any],
-    ) -> Build | _Failure:
-        """Fingerprint the inputs, reuse a build with that id or make it. A failure comes back
-        as a value, with its id, so the same inputs are not built again just to fail again."""
-        started = time.perf_counter()
-        build_dir = SiteBuildDir(self._settings.build_dir / site.name)
-        try:
-            builder = self._builder_for(site.builder)
-            context = BuildContext(
-                site_name=site.name,
-                site_dir=site.root,
-                shared_dir=self._settings.shared_dir,
-                out_dir=build_dir.root,
-                mode=self._settings.mode.value,
-                options=site.options,
-                env=site.env,
-                backend_url=site.backend_url or self._settings.backend_url,
-                timeout=self._settings.build_timeout,
-                command_env=dict(self._settings.command_env),
-                stopping=self._stopping,
-                data=data,
-            )
-            digests = {str(path): self._digests.digest(path) for path in builder.input_files(context)}
-        except BuildError as error:
-            return _Failure(None, error)
-        except Exception as error:
-            return _Failure(None, _crash(site, "reading its inputs", error))
-        build_id = fingerprint(
-            builder=f"{site.builder}@{self._builder_version}",
-            mode=context.mode,
-            options=site.options,
-            env=site.env,
-            inputs={input_label(Path(p), site.root, context.shared_dir): d for p, d in digests.items()},
-            data=data,
-        )
-        record = build_dir.find(build_id)
-        reused = record is not None
-        if record is None:
-            if known_failure is not None and known_failure.build_id == build_id:
-                return known_failure
-            if previous is None:
-                previous = _previous_on_disk(build_dir)
-            context = replace(context, input_digests=digests, previous=previous)
-            try:
-                record = self._build_fresh(build_dir, builder, context, build_id, started)
-            except BuildError as error:
-                return _Failure(build_id, error)
-        output = build_dir.output(build_id)
-        table, rules = FileTable.scan(output), load_rules(output)
-        for problem in rules.problems:
-            log.warning("%s: %s", site.name, problem)
-        build_dir.point_current(build_id)
-        build_dir.prune(self._settings.keep_builds, protect={build_id})
-        return Build(site.name, build_id, output, table, rules, record, reused)
 
-    def _build_fresh(
-        self,
-        build_dir: SiteBuildDir,
-        builder: Builder,
-        context: BuildContext,
-        build_id: str,
-        started: float,
-    ) -> BuildRecord:
-        staging = build_dir.staging()
-        context = replace(context, out_dir=staging)
-        try:
-            result = builder.build(context)
-            # Development serves one person on this machine: compression would only slow reloads.
-            compressed = 0 if self._settings.dev else precompress(staging)
-        except BuildError as error:
-            build_dir.discard(staging)
-            build_dir.write_log(build_id, error.log or str(error))
-            raise
-        except Exception as error:
-            build_dir.discard(staging)
-            crash = _crash_from_context(context, error)
-            build_dir.write_log(build_id, crash.log)
-            raise crash from error
-        seconds = time.perf_counter() - started
-        record = BuildRecord(
-            build_id=build_id,
-            dependencies=result.dependencies,
-            input_digests=context.input_digests,
-            rendered=result.rendered,
-            seconds=round(seconds, 4),
-        )
-        summary = (
-            f"{context.site_name}: built {build_id} in {seconds * 1000:.0f} ms, "
-            f"{len(result.files)} files, {len(result.rendered)} rendered, {compressed} precompressed\n"
-        )
-        build_dir.publish(staging, record, result.log + summary)
-        return record
+    def _prune_later(self, state: _SiteState, build: Build) -> None:
+        """Finishing touches on disk (carrying over, old builds removed) come after the new
+        build is in service, so waiting requests do not pay for them."""
+        tidy = asyncio.get_running_loop().run_in_executor(self._executor, self._locked, state.disk, self._step.tidy, build)
+
+        def settle(done: asyncio.Future[Build]) -> None:
+            self._tidying.discard(done)
+            if done.cancelled() or done.exception() is not None:
+                if not done.cancelled():
+                    log.error("tidying builds of %s failed: %s", build.site_name, done.exception())
+                return
+            if state.current is not None and state.current.build_id == build.build_id:
+                state.current = done.result()
+
+        self._tidying.add(tidy)
+        tidy.add_done_callback(settle)
+
+    @staticmethod
+    def _locked(lock: threading.Lock, work: Callable[..., Any], *args: Any) -> Any:
+        with lock:
+            return work(*args)
 
 
 async def _no_data(site: Site) -> Mapping[str, Any]:
     raise BuildError(f"{site.name} asks for [data], and this gateway has no backend to fetch it from")
-
-
-def _previous_on_disk(build_dir: SiteBuildDir) -> PreviousBuild | None:
-    """After a restart, the build ``current`` points at still lets the next one be incremental."""
-    current_id = build_dir.current_id()
-    record = build_dir.find(current_id) if current_id else None
-    if record is None:
-        return None
-    return PreviousBuild(build_dir.output(record.build_id), record.dependencies, record.input_digests)
-
-
-def _crash(site: Site, doing: str, error: Exception) -> BuildError:
-    log.exception("builder crashed: %s while %s", site.name, doing)
-    return BuildError(
-        f"the {site.builder} builder failed while {doing}: {error}", log=traceback.format_exc()
-    )
-
-
-def _crash_from_context(context: BuildContext, error: Exception) -> BuildError:
-    log.exception("builder crashed: %s", context.site_name)
-    return BuildError(f"the builder crashed: {type(error).__name__}: {error}", log=traceback.format_exc())

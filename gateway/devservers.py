@@ -23,7 +23,12 @@ from builders.base import BuildError
 from builders.command import resolve_program
 from builders.environment import command_environment
 from builders.presets import dev_command
-from builders.process import TERMINATE_GRACE_SECONDS, OutputLog, group_members, signal_group
+from builders.process import (
+    TERMINATE_GRACE_SECONDS,
+    OutputLog,
+    group_members,
+    signal_group,
+)
 from gateway import pages, proxy
 from gateway.config import Settings
 from gateway.registry import Site

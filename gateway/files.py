@@ -11,8 +11,8 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from email.utils import formatdate
 from pathlib import Path
 from types import MappingProxyType
@@ -59,6 +59,15 @@ _TEXT_APPLICATION_TYPES = frozenset(
 )  # fmt: skip
 
 
+# (device, inode, size, mtime_ns): equal means the very same unchanged file, e.g. a hard link
+# that an incremental build carried over from the previous build.
+FileIdentity = tuple[int, int, int, int]
+
+
+def _identity(info: os.stat_result) -> FileIdentity:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
 @dataclass(frozen=True)
 class Precompressed:
     """A `.br` or `.gz` sibling of a file, sent instead of it to clients that accept it."""
@@ -68,6 +77,7 @@ class Precompressed:
     size: int
     etag: str
     body: bytes | None
+    identity: FileIdentity
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class FileEntry:
     cache_control: str
     encodings: tuple[Precompressed, ...]
     body: bytes | None
+    identity: FileIdentity
 
     @property
     def is_html(self) -> bool:
@@ -98,8 +109,10 @@ class FileTable:
     entries: Mapping[str, FileEntry]
 
     @classmethod
-    def scan(cls, root: Path) -> FileTable:
-        """Walk ``root`` and describe every servable file. Blocking: run it in a worker."""
+    def scan(cls, root: Path, previous: FileTable | None = None) -> FileTable:
+        """Walk ``root`` and describe every servable file. Files that are the same files as in
+        the ``previous`` table (hard links of an incremental build) are not read again.
+        Blocking: run it in a worker."""
         real_root = root.resolve(strict=True)
         found = dict(sorted(_walk(real_root)))
         siblings = {
@@ -107,8 +120,25 @@ class FileTable:
             for url, path in found.items()
             if any(url.endswith(suffix) and url[: -len(suffix)] in found for _, suffix in SIBLING_SUFFIXES)
         }
-        entries = {url: _describe(url, path, siblings) for url, path in found.items() if url not in siblings}
+        known = previous.entries if previous is not None else {}
+        entries = {
+            url: _describe(url, path, siblings, known.get(url)) for url, path in found.items() if url not in siblings
+        }
         return cls(root=real_root, entries=MappingProxyType(entries))
+
+    @classmethod
+    def compose(cls, root: Path, previous: FileTable, carried: Iterable[str]) -> FileTable:
+        """The table of an incremental build whose folder holds only what it rendered: those
+        files described anew, the ``carried`` outputs (paths relative to the build root) as the
+        ``previous`` table has them. Blocking: run it in a worker."""
+        fresh = cls.scan(root)
+        entries = dict(fresh.entries)
+        for relative in carried:
+            url = "/" + relative
+            entry = previous.entries.get(url)
+            if entry is not None and url not in entries:
+                entries[url] = entry
+        return cls(root=fresh.root, entries=MappingProxyType(dict(sorted(entries.items()))))
 
     def get(self, url_path: str) -> FileEntry | None:
         return self.entries.get(url_path)
@@ -182,8 +212,11 @@ def _is_public_name(name: str) -> bool:
     return True
 
 
-def _describe(url: str, path: Path, siblings: Mapping[str, Path]) -> FileEntry:
+def _describe(url: str, path: Path, siblings: Mapping[str, Path], known: FileEntry | None) -> FileEntry:
     info = path.stat()
+    encodings = _precompressed(url, info.st_size, siblings, known.encodings if known else ())
+    if known is not None and known.identity == _identity(info):
+        return replace(known, path=path, encodings=encodings)
     digest, body = _digest(path, info.st_size)
     name = url.rsplit("/", 1)[1]
     content_type = content_type_for(name)
@@ -197,23 +230,30 @@ def _describe(url: str, path: Path, siblings: Mapping[str, Path]) -> FileEntry:
         last_modified=formatdate(info.st_mtime, usegmt=True),
         content_type=content_type,
         cache_control=cache_control_for(name, content_type),
-        encodings=_precompressed(url, size, siblings),
+        encodings=encodings,
         body=body,
+        identity=_identity(info),
     )
 
 
-def _precompressed(url: str, identity_size: int, siblings: Mapping[str, Path]) -> tuple[Precompressed, ...]:
+def _precompressed(
+    url: str, identity_size: int, siblings: Mapping[str, Path], known: tuple[Precompressed, ...]
+) -> tuple[Precompressed, ...]:
     variants = []
     for coding, suffix in SIBLING_SUFFIXES:
         path = siblings.get(url + suffix)
         if path is None:
             continue
-        size = path.stat().st_size
+        info = path.stat()
         # A sibling that does not save bytes only costs a Vary split in caches.
-        if size >= identity_size:
+        if info.st_size >= identity_size:
             continue
-        digest, body = _digest(path, size)
-        variants.append(Precompressed(coding, path, size, f'"{digest}-{suffix[1:]}"', body))
+        same = next((v for v in known if v.coding == coding and v.identity == _identity(info)), None)
+        if same is not None:
+            variants.append(replace(same, path=path))
+            continue
+        digest, body = _digest(path, info.st_size)
+        variants.append(Precompressed(coding, path, info.st_size, f'"{digest}-{suffix[1:]}"', body, _identity(info)))
     return tuple(variants)
 
 

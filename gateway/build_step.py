@@ -1,0 +1,221 @@
+"""One build of one site, start to finish, in a worker thread: fingerprint the inputs, reuse the
+build with that id or make it in a staging folder, precompress, publish, describe its files."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from builders.base import BuildContext, Builder, BuildError, PreviousBuild
+from gateway.build_dir import BuildRecord, SiteBuildDir
+from gateway.compress import precompress
+from gateway.config import Settings
+from gateway.files import FileTable
+from gateway.fingerprint import DigestCache, fingerprint, input_label
+from gateway.registry import Site
+from gateway.rules import SiteRules, load_rules
+
+log = logging.getLogger("sitegate.builds")
+
+
+@dataclass(frozen=True)
+class Build:
+    """A published build: its folder and the file table computed once for it."""
+
+    site_name: str
+    build_id: str
+    path: Path
+    table: FileTable
+    rules: SiteRules
+    record: BuildRecord
+    reused: bool
+
+    def as_previous(self) -> PreviousBuild:
+        return PreviousBuild(
+            out_dir=self.path,
+            dependencies=self.record.dependencies,
+            input_digests=self.record.input_digests,
+        )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed build, with its id when the inputs were read, so the same inputs are not built
+    again just to fail again."""
+
+    build_id: str | None
+    error: BuildError
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    settings: Settings
+    builder_for: Callable[[str], Builder]
+    digests: DigestCache
+    builder_version: str
+    stopping: threading.Event
+
+    def run(
+        self, site: Site, current: Build | None, known_failure: Failure | None, data: Mapping[str, Any]
+    ) -> Build | Failure:
+        started = time.perf_counter()
+        build_dir = SiteBuildDir(self.settings.build_dir / site.name)
+        # A build that carries outputs over from another needs that one whole on disk.
+        self._complete_pending(build_dir)
+        try:
+            builder = self.builder_for(site.builder)
+            context = self._context(site, build_dir, data)
+            digests = {str(path): self.digests.digest(path) for path in builder.input_files(context)}
+        except BuildError as error:
+            return Failure(None, error)
+        except Exception as error:
+            return Failure(None, _crash(site.name, error))
+        build_id = fingerprint(
+            builder=f"{site.builder}@{self.builder_version}",
+            mode=context.mode,
+            options=site.options,
+            env=site.env,
+            inputs={input_label(Path(p), site.root, context.shared_dir): d for p, d in digests.items()},
+            data=data,
+        )
+        record = build_dir.find(build_id)
+        reused = record is not None
+        if record is None:
+            if known_failure is not None and known_failure.build_id == build_id:
+                return known_failure
+            previous = current.as_previous() if current else _previous_on_disk(build_dir)
+            # Carrying over needs the previous file table, which only a build in memory has.
+            context = replace(context, input_digests=digests, previous=previous, carry_over=current is not None)
+            try:
+                record = self._build_fresh(build_dir, builder, context, build_id, started)
+            except BuildError as error:
+                return Failure(build_id, error)
+        output = build_dir.output(build_id)
+        if record.complete:
+            # The previous table is only a shortcut for files that are hard links of its files.
+            table = FileTable.scan(output, current.table if current else None)
+            build_dir.point_current(build_id)
+        else:
+            assert current is not None
+            table = FileTable.compose(output, current.table, record.carried)
+        rules = load_rules(output)
+        for problem in rules.problems:
+            log.warning("%s: %s", site.name, problem)
+        return Build(site.name, build_id, output, table, rules, record, reused)
+
+    def tidy(self, build: Build) -> Build:
+        """After a build went into service: finish carrying over, point ``current`` at it, and
+        remove old builds no longer in use. Returns the build with its table now describing
+        its own folder only."""
+        build_dir = SiteBuildDir(self.settings.build_dir / build.site_name)
+        in_use = _builds_in(build.table, build_dir.root) | {build.build_id}
+        self._complete_pending(build_dir)
+        if not build.record.complete:
+            build = replace(
+                build, table=FileTable.scan(build.path, build.table), record=build_dir.find(build.build_id) or build.record
+            )
+        build_dir.point_current(build.build_id)
+        build_dir.prune(self.settings.keep_builds, protect=in_use)
+        return build
+
+    def _complete_pending(self, build_dir: SiteBuildDir) -> None:
+        for record in build_dir.incomplete():
+            try:
+                build_dir.complete(record)
+            except OSError as error:
+                log.error("%s: cannot complete build %s, dropping it: %s", build_dir.root.name, record.build_id, error)
+                build_dir.drop(record.build_id)
+
+    def _context(self, site: Site, build_dir: SiteBuildDir, data: Mapping[str, Any]) -> BuildContext:
+        return BuildContext(
+            site_name=site.name,
+            site_dir=site.root,
+            shared_dir=self.settings.shared_dir,
+            out_dir=build_dir.root,
+            mode=self.settings.mode.value,
+            options=site.options,
+            env=site.env,
+            backend_url=site.backend_url or self.settings.backend_url,
+            timeout=self.settings.build_timeout,
+            command_env=dict(self.settings.command_env),
+            stopping=self.stopping,
+            data=data,
+        )
+
+    def _build_fresh(
+        self, build_dir: SiteBuildDir, builder: Builder, context: BuildContext, build_id: str, started: float
+    ) -> BuildRecord:
+        staging = build_dir.staging()
+        context = replace(context, out_dir=staging)
+        try:
+            result = builder.build(context)
+            # Development serves one person on this machine: compression would only slow reloads.
+            compressed = 0 if self.settings.dev else precompress(staging, previous=_previous_out(context))
+        except BuildError as error:
+            build_dir.discard(staging)
+            build_dir.write_log(build_id, error.log or str(error))
+            raise
+        except Exception as error:
+            build_dir.discard(staging)
+            crash = _crash(context.site_name, error)
+            build_dir.write_log(build_id, crash.log)
+            raise crash from error
+        seconds = time.perf_counter() - started
+        carried = _carried(result.files, result.rendered) if context.carry_over and context.previous else ()
+        record = BuildRecord(
+            build_id=build_id,
+            dependencies=result.dependencies,
+            input_digests=context.input_digests,
+            rendered=result.rendered,
+            seconds=round(seconds, 4),
+            carried_from=context.previous.out_dir.name if carried and context.previous else None,
+            carried=carried,
+        )
+        summary = (
+            f"{context.site_name}: built {build_id} in {seconds * 1000:.0f} ms, "
+            f"{len(result.files)} files, {len(result.rendered)} rendered, {compressed} precompressed\n"
+        )
+        build_dir.publish(staging, record, result.log + summary)
+        return record
+
+
+def _carried(files: tuple[str, ...], rendered: tuple[str, ...]) -> tuple[str, ...]:
+    fresh = set(rendered)
+    return tuple(path for path in files if path not in fresh)
+
+
+def _builds_in(table: FileTable, site_root: Path) -> set[str]:
+    """The build folders a table's entries point into (an incremental build's table points
+    into the build it carried outputs over from, until it is rebased on its own folder)."""
+    folders = {entry.path.parent for entry in table} | {v.path.parent for entry in table for v in entry.encodings}
+    found = set()
+    for folder in folders:
+        try:
+            found.add(folder.relative_to(site_root).parts[0])
+        except (ValueError, IndexError):
+            continue
+    return found
+
+
+def _previous_out(context: BuildContext) -> Path | None:
+    return context.previous.out_dir if context.previous else None
+
+
+def _previous_on_disk(build_dir: SiteBuildDir) -> PreviousBuild | None:
+    """After a restart, the build ``current`` points at still lets the next one be incremental."""
+    current_id = build_dir.current_id()
+    record = build_dir.find(current_id) if current_id else None
+    if record is None:
+        return None
+    return PreviousBuild(build_dir.output(record.build_id), record.dependencies, record.input_digests)
+
+
+def _crash(site_name: str, error: Exception) -> BuildError:
+    log.exception("builder crashed: %s", site_name)
+    return BuildError(f"the builder crashed: {type(error).__name__}: {error}", log=traceback.format_exc())
