@@ -53,37 +53,61 @@ class Failure:
     error: BuildError
 
 
-@dataclass(frozen=True)
 class BuildStep:
-    settings: Settings
-    builder_for: Callable[[str], Builder]
-    digests: DigestCache
-    builder_version: str
-    stopping: threading.Event
+    """Holds what outlives one build: content digests, one builder per site (a builder may keep
+    caches between builds), and one disk lock per site. Every method blocks: call from workers."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        builder_for: Callable[[str], Builder],
+        builder_version: str,
+        stopping: threading.Event,
+    ) -> None:
+        self.settings = settings
+        self._builder_for = builder_for
+        self._digests = DigestCache()
+        self._builder_version = builder_version
+        self._stopping = stopping
+        self._builders: dict[tuple[str, str], Builder] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def forget(self, site_name: str) -> None:
+        with self._guard:
+            self._builders = {key: value for key, value in self._builders.items() if key[0] != site_name}
 
     def run(
         self, site: Site, current: Build | None, known_failure: Failure | None, data: Mapping[str, Any]
     ) -> Build | Failure:
+        with self._lock(site.name):
+            return self._run(site, current, known_failure, data)
+
+    def _run(
+        self, site: Site, current: Build | None, known_failure: Failure | None, data: Mapping[str, Any]
+    ) -> Build | Failure:
         started = time.perf_counter()
         build_dir = SiteBuildDir(self.settings.build_dir / site.name)
-        # A build that carries outputs over from another needs that one whole on disk.
-        self._complete_pending(build_dir)
         try:
-            builder = self.builder_for(site.builder)
+            builder = self._builder(site)
             context = self._context(site, build_dir, data)
-            digests = {str(path): self.digests.digest(path) for path in builder.input_files(context)}
+            digests = {str(path): self._digests.digest(path) for path in builder.input_files(context)}
         except BuildError as error:
             return Failure(None, error)
         except Exception as error:
             return Failure(None, _crash(site.name, error))
         build_id = fingerprint(
-            builder=f"{site.builder}@{self.builder_version}",
+            builder=f"{site.builder}@{self._builder_version}",
             mode=context.mode,
             options=site.options,
             env=site.env,
             inputs={input_label(Path(p), site.root, context.shared_dir): d for p, d in digests.items()},
             data=data,
         )
+        if current is not None and current.build_id == build_id:
+            return current
+        if build_dir.is_incomplete(build_id):
+            build_dir.complete(build_id)
         record = build_dir.find(build_id)
         reused = record is not None
         if record is None:
@@ -93,44 +117,52 @@ class BuildStep:
             # Carrying over needs the previous file table, which only a build in memory has.
             context = replace(context, input_digests=digests, previous=previous, carry_over=current is not None)
             try:
-                record = self._build_fresh(build_dir, builder, context, build_id, started)
+                record = self._build_fresh(
+                    build_dir, builder, context, build_id, started, current.table if current else None
+                )
             except BuildError as error:
                 return Failure(build_id, error)
         output = build_dir.output(build_id)
-        if record.complete:
+        if build_dir.is_incomplete(build_id):
+            assert current is not None
+            table = FileTable.compose(output, current.table, _carried(record))
+        else:
             # The previous table is only a shortcut for files that are hard links of its files.
             table = FileTable.scan(output, current.table if current else None)
             build_dir.point_current(build_id)
-        else:
-            assert current is not None
-            table = FileTable.compose(output, current.table, record.carried)
         rules = load_rules(output)
         for problem in rules.problems:
             log.warning("%s: %s", site.name, problem)
         return Build(site.name, build_id, output, table, rules, record, reused)
 
-    def tidy(self, build: Build) -> Build:
-        """After a build went into service: finish carrying over, point ``current`` at it, and
-        remove old builds no longer in use. Returns the build with its table now describing
-        its own folder only."""
+    def tidy(self, build: Build, current: Callable[[], Build | None]) -> Build:
+        """After ``build`` went into service: carry its unchanged outputs over into its own
+        folder (while it is still the one in service), point ``current`` at it, and remove old
+        builds nothing uses. Returns the build with a table describing its own folder."""
         build_dir = SiteBuildDir(self.settings.build_dir / build.site_name)
-        in_use = _builds_in(build.table, build_dir.root) | {build.build_id}
-        self._complete_pending(build_dir)
-        if not build.record.complete:
-            build = replace(
-                build, table=FileTable.scan(build.path, build.table), record=build_dir.find(build.build_id) or build.record
-            )
-        build_dir.point_current(build.build_id)
-        build_dir.prune(self.settings.keep_builds, protect=in_use)
+        if build_dir.is_incomplete(build.build_id) and _is(current(), build):
+            # Outside the lock: this only adds links to a published folder, and the folders it
+            # links from are in use by ``build``'s table, so no prune removes them meanwhile.
+            build_dir.complete(build.build_id)
+            build = replace(build, table=FileTable.scan(build.path, build.table))
+        with self._lock(build.site_name):
+            serving = current() or build
+            in_use = _builds_in(serving.table, build_dir.root) | _builds_in(build.table, build_dir.root)
+            if not build_dir.is_incomplete(serving.build_id):
+                build_dir.point_current(serving.build_id)
+            build_dir.prune(self.settings.keep_builds, protect=in_use | {serving.build_id, build.build_id})
         return build
 
-    def _complete_pending(self, build_dir: SiteBuildDir) -> None:
-        for record in build_dir.incomplete():
-            try:
-                build_dir.complete(record)
-            except OSError as error:
-                log.error("%s: cannot complete build %s, dropping it: %s", build_dir.root.name, record.build_id, error)
-                build_dir.drop(record.build_id)
+    def _builder(self, site: Site) -> Builder:
+        key = (site.name, site.builder)
+        with self._guard:
+            if key not in self._builders:
+                self._builders[key] = self._builder_for(site.builder)
+            return self._builders[key]
+
+    def _lock(self, site_name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(site_name, threading.Lock())
 
     def _context(self, site: Site, build_dir: SiteBuildDir, data: Mapping[str, Any]) -> BuildContext:
         return BuildContext(
@@ -144,12 +176,18 @@ class BuildStep:
             backend_url=site.backend_url or self.settings.backend_url,
             timeout=self.settings.build_timeout,
             command_env=dict(self.settings.command_env),
-            stopping=self.stopping,
+            stopping=self._stopping,
             data=data,
         )
 
     def _build_fresh(
-        self, build_dir: SiteBuildDir, builder: Builder, context: BuildContext, build_id: str, started: float
+        self,
+        build_dir: SiteBuildDir,
+        builder: Builder,
+        context: BuildContext,
+        build_id: str,
+        started: float,
+        previous_table: FileTable | None,
     ) -> BuildRecord:
         staging = build_dir.staging()
         context = replace(context, out_dir=staging)
@@ -167,27 +205,46 @@ class BuildStep:
             build_dir.write_log(build_id, crash.log)
             raise crash from error
         seconds = time.perf_counter() - started
-        carried = _carried(result.files, result.rendered) if context.carry_over and context.previous else ()
         record = BuildRecord(
             build_id=build_id,
             dependencies=result.dependencies,
             input_digests=context.input_digests,
             rendered=result.rendered,
             seconds=round(seconds, 4),
-            carried_from=context.previous.out_dir.name if carried and context.previous else None,
-            carried=carried,
         )
+        carried = _origins(result.files, result.rendered, previous_table, build_dir.root) if context.carry_over else {}
         summary = (
             f"{context.site_name}: built {build_id} in {seconds * 1000:.0f} ms, "
             f"{len(result.files)} files, {len(result.rendered)} rendered, {compressed} precompressed\n"
         )
-        build_dir.publish(staging, record, result.log + summary)
+        build_dir.publish(staging, record, result.log + summary, carried)
         return record
 
 
-def _carried(files: tuple[str, ...], rendered: tuple[str, ...]) -> tuple[str, ...]:
+def _carried(record: BuildRecord) -> list[str]:
+    fresh = set(record.rendered)
+    return [path for path in record.dependencies if path not in fresh]
+
+
+def _origins(
+    files: tuple[str, ...], rendered: tuple[str, ...], previous: FileTable | None, site_root: Path
+) -> dict[str, str]:
+    """For each output a build reused rather than wrote, the build folder its file lives in."""
+    if previous is None:
+        return {}
     fresh = set(rendered)
-    return tuple(path for path in files if path not in fresh)
+    origins = {}
+    for relative in files:
+        if relative in fresh:
+            continue
+        entry = previous.get("/" + relative)
+        if entry is not None:
+            origins[relative] = entry.path.relative_to(site_root).parts[0]
+    return origins
+
+
+def _is(serving: Build | None, build: Build) -> bool:
+    return serving is not None and serving.build_id == build.build_id
 
 
 def _builds_in(table: FileTable, site_root: Path) -> set[str]:

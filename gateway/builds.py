@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -17,7 +17,6 @@ from builders import builder_for
 from builders.base import Builder, BuildError
 from gateway.build_step import Build, BuildStep, Failure
 from gateway.config import Settings
-from gateway.fingerprint import DigestCache
 from gateway.registry import Site
 
 log = logging.getLogger("sitegate.builds")
@@ -54,8 +53,6 @@ class _SiteState:
     last_error: BuildError | None = None
     failed_at: float = 0.0
     failure: Failure | None = None
-    # A site's build folder is touched by one worker at a time: a build, or the pruning after it.
-    disk: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,7 @@ class BuildManager:
         self._states: dict[str, _SiteState] = {}
         # Set on close, so running build commands kill their process groups instead of outliving us.
         self._stopping = threading.Event()
-        self._step = BuildStep(settings, builder_lookup, DigestCache(), _sitegate_version(), self._stopping)
+        self._step = BuildStep(settings, builder_lookup, _sitegate_version(), self._stopping)
         self._tidying: set[asyncio.Future[Build]] = set()
 
     async def current(self, site: Site) -> Build:
@@ -146,6 +143,7 @@ class BuildManager:
     def forget(self, site_name: str) -> None:
         """The site is gone from the registry."""
         self._states.pop(site_name, None)
+        self._step.forget(site_name)
 
     def stop_commands(self) -> None:
         """The gateway is stopping: running build commands kill their process groups now, and
@@ -185,7 +183,7 @@ class BuildManager:
                     outcome: Build | Failure = Failure(None, error)
                 else:
                     outcome = await loop.run_in_executor(
-                        self._executor, self._locked, state.disk, self._step.run, site, state.current, state.failure, data
+                        self._executor, self._step.run, site, state.current, state.failure, data
                     )
                 if isinstance(outcome, Failure):
                     if outcome is not state.failure:
@@ -209,7 +207,9 @@ class BuildManager:
     def _prune_later(self, state: _SiteState, build: Build) -> None:
         """Finishing touches on disk (carrying over, old builds removed) come after the new
         build is in service, so waiting requests do not pay for them."""
-        tidy = asyncio.get_running_loop().run_in_executor(self._executor, self._locked, state.disk, self._step.tidy, build)
+        tidy = asyncio.get_running_loop().run_in_executor(
+            self._executor, self._step.tidy, build, lambda: state.current
+        )
 
         def settle(done: asyncio.Future[Build]) -> None:
             self._tidying.discard(done)
@@ -222,11 +222,6 @@ class BuildManager:
 
         self._tidying.add(tidy)
         tidy.add_done_callback(settle)
-
-    @staticmethod
-    def _locked(lock: threading.Lock, work: Callable[..., Any], *args: Any) -> Any:
-        with lock:
-            return work(*args)
 
 
 async def _no_data(site: Site) -> Mapping[str, Any]:

@@ -1,0 +1,90 @@
+"""Incremental builds: publish what changed, carry the rest over after, never serve a gap."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+from builders import KNOWN_BUILDERS, builder_for
+from gateway.build_step import Build, BuildStep
+from gateway.config import Mode
+from gateway.registry import Registry
+from tests.gateway.sitefarm import settings_for
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "blog"
+POST = "blog/hello-world/index.html"
+OTHER_POST = "blog/writing-posts/index.html"
+
+
+def make_step(tmp_path: Path) -> tuple[BuildStep, Path]:
+    site_dir = tmp_path / "sites" / "blog.test"
+    if not site_dir.exists():
+        shutil.copytree(TEMPLATE, site_dir, ignore=shutil.ignore_patterns(".sitegate", "node_modules"))
+    settings = settings_for(tmp_path, mode=Mode.PRODUCTION).with_absolute_paths()
+    return BuildStep(settings, builder_for, "test", threading.Event()), site_dir
+
+
+def build(step: BuildStep, tmp_path: Path, current: Build | None) -> Build:
+    site = Registry.scan((tmp_path / "sites").resolve(), KNOWN_BUILDERS).sites["blog.test"]
+    built = step.run(site, current, None, {})
+    assert isinstance(built, Build), built
+    return built
+
+
+def edit_post(site_dir: Path, old: str, new: str) -> None:
+    post = site_dir / "content" / "posts" / "hello-world.md"
+    post.write_text(post.read_text().replace(old, new))
+
+
+def test_an_edit_publishes_what_it_rendered_and_its_table_serves_everything(tmp_path: Path) -> None:
+    step, site_dir = make_step(tmp_path)
+    first = build(step, tmp_path, None)
+    edit_post(site_dir, "written in **Markdown**", "written in **plain Markdown**")
+    second = build(step, tmp_path, first)
+
+    assert POST in second.record.rendered and OTHER_POST not in second.record.rendered
+    assert (second.path / POST).is_file()
+    assert not (second.path / OTHER_POST).exists()
+    carried = second.table.get("/" + OTHER_POST)
+    assert carried is not None and carried.path.read_bytes() == (first.path / OTHER_POST).read_bytes()
+    assert "plain Markdown" in second.table.get("/" + POST).path.read_text()
+
+    tidied = step.tidy(second, lambda: second)
+    assert (second.path / OTHER_POST).is_file()
+    assert all(entry.path.is_relative_to(second.path) for entry in tidied.table)
+    assert (tmp_path / "builds" / "blog.test" / "current").resolve() == second.path.resolve()
+
+
+def test_reverting_an_edit_brings_back_the_earlier_build(tmp_path: Path) -> None:
+    step, site_dir = make_step(tmp_path)
+    first = build(step, tmp_path, None)
+    edit_post(site_dir, "**Markdown**", "**Markup**")
+    second = build(step, tmp_path, first)
+    edit_post(site_dir, "**Markup**", "**Markdown**")
+    third = build(step, tmp_path, second)
+    assert third.build_id == first.build_id and third.reused
+
+
+def test_an_incomplete_build_is_completed_when_found_again_after_a_restart(tmp_path: Path) -> None:
+    step, site_dir = make_step(tmp_path)
+    first = build(step, tmp_path, None)
+    edit_post(site_dir, "**Markdown**", "**Markup**")
+    second = build(step, tmp_path, first)
+
+    restarted, _ = make_step(tmp_path)
+    again = build(restarted, tmp_path, None)
+    assert again.build_id == second.build_id and again.reused
+    assert (again.path / OTHER_POST).is_file()
+    assert all(entry.path.is_relative_to(again.path) for entry in again.table)
+
+
+def test_pruning_keeps_every_build_the_table_in_service_points_into(tmp_path: Path) -> None:
+    step, site_dir = make_step(tmp_path)
+    current = build(step, tmp_path, None)
+    for version in range(5):
+        edit_post(site_dir, "**Markdown", f"**Markdown {version}")
+        current = build(step, tmp_path, current)
+    step.tidy(current, lambda: None)
+    for entry in current.table:
+        assert entry.path.is_file(), entry.url_path
