@@ -11,7 +11,8 @@ COPY pyproject.toml README.md ./
 COPY gateway ./gateway
 COPY builders ./builders
 COPY shared ./shared
-RUN pip install --no-cache-dir .
+# Editable, so the shared components and templates are used from /app where they were copied.
+RUN pip install --no-cache-dir -e .
 COPY sites ./sites
 COPY templates ./templates
 

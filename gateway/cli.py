@@ -13,6 +13,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.create import CreateError, create_site
 
 EXIT_USAGE = 2
 
@@ -37,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run the gateway and the shared backend together")
     _server_flags(up)
     up.add_argument("--dev", action="store_true", help="development mode")
+    create = commands.add_parser("create", help="add a site from a template")
+    create.add_argument("domain", help="the site's primary domain, e.g. example.com")
+    create.add_argument("--template", default="default", help="default, blog or vite (SITEGATE_TEMPLATES_DIR)")
+    create.add_argument("--sites", help="the sites folder (SITEGATE_SITES_DIR, default ./sites)")
     commands.add_parser("backend", help="run or manage the shared backend", add_help=False)
     return parser
 
@@ -44,11 +49,11 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace, dev: bool) -> Settings:
     return load_settings(
         overrides={
-            "HOST": args.host,
-            "PORT": args.port,
+            "HOST": getattr(args, "host", None),
+            "PORT": getattr(args, "port", None),
             "SITES_DIR": args.sites,
-            "BUILD_DIR": args.build_dir,
-            "BACKEND_URL": args.backend_url,
+            "BUILD_DIR": getattr(args, "build_dir", None),
+            "BACKEND_URL": getattr(args, "backend_url", None),
             "MODE": "development" if dev else None,
             "DEFAULT_SITE": getattr(args, "site", None),
         }
@@ -92,6 +97,17 @@ async def _run_together(settings: Settings) -> None:
             await runner.cleanup()
 
 
+def _create(settings: Settings, domain: str, template: str) -> int:
+    try:
+        folder = create_site(settings.sites_dir, settings.templates_dir, domain, template)
+    except CreateError as error:
+        print(f"sitegate create: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"created {folder} from the {template} template")
+    print(f"serve it: sitegate dev {folder.name}  →  http://{folder.name}.localhost:{settings.port}/")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["backend"]:
@@ -102,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         settings = _settings(args, dev=args.command == "dev" or getattr(args, "dev", False))
+        if args.command == "create":
+            return _create(settings, args.domain, args.template)
         _check_sites_dir(settings)
     except ConfigError as error:
         print(f"sitegate: {error}", file=sys.stderr)

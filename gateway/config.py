@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 PACKAGED_COMPONENTS = Path(__file__).resolve().parent.parent / "shared" / "components"
+PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -33,6 +34,7 @@ class ConfigError(ValueError):
 class Settings:
     sites_dir: Path = Path("sites")
     shared_dir: Path = PACKAGED_COMPONENTS
+    templates_dir: Path = PACKAGED_TEMPLATES
     build_dir: Path = Path(tempfile.gettempdir()) / "sitegate" / "builds"
     mode: Mode = Mode.PRODUCTION
     backend_url: str = "http://127.0.0.1:8000"
@@ -150,6 +152,7 @@ def _text(value: str) -> str:
 _PARSERS: dict[str, tuple[str, Any]] = {
     "SITES_DIR": ("sites_dir", _path),
     "SHARED_DIR": ("shared_dir", _path),
+    "TEMPLATES_DIR": ("templates_dir", _path),
     "BUILD_DIR": ("build_dir", _path),
     "MODE": ("mode", _mode),
     "BACKEND_URL": ("backend_url", _url),
