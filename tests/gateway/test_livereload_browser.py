@@ -130,3 +130,20 @@ async def test_an_edit_to_another_page_of_the_site_leaves_this_tab_alone(browser
     await other.wait_for_selector("h1:text('other, edited')", timeout=15_000)
     await asyncio.sleep(0.3)
     assert not await reloaded(watched)
+
+
+async def test_a_stylesheet_edit_is_swapped_in_without_a_reload(browser: Browser, dev_gateway: str, tmp_path: Path) -> None:
+    write_site(
+        tmp_path / "sites",
+        "styled.test",
+        {
+            "public/index.html": '<link rel="stylesheet" href="/style.css"><h1>styled</h1>',
+            "public/style.css": "h1 { color: rgb(255, 0, 0); }",
+        },
+    )
+    page = await open_tab(browser, f"http://styled.test.{dev_gateway}/")
+    color = "getComputedStyle(document.querySelector('h1')).color"
+    assert await page.evaluate(color) == "rgb(255, 0, 0)"
+    (tmp_path / "sites" / "styled.test" / "public" / "style.css").write_text("h1 { color: rgb(0, 0, 255); }")
+    await page.wait_for_function(f"{color} === 'rgb(0, 0, 255)'", timeout=15_000)
+    assert not await reloaded(page)
