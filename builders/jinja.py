@@ -2,25 +2,33 @@
 Markdown posts with their listings and feeds, theme, fingerprinted assets and Tailwind.
 
 Every output records the inputs it used, and an output whose inputs are unchanged since the
-previous build is linked from it instead of rendered again (see ``builders.deps``).
+previous build is linked from it instead of rendered again (see ``builders.deps``). A builder
+kept alive across builds also remembers, per site, what it parsed, planned and compiled
+(``SiteMemory``), so an edit costs what changed rather than the size of the site.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, ClassVar
 
+from cachetools import LRUCache
+from markupsafe import Markup
+
 from builders.assets import OutputDir, fingerprint_assets, public_files
-from builders.base import BuildContext, BuildError, BuildResult, walk_files
-from builders.content import Post, new_markdown, parse_post
+from builders.base import BuildContext, BuildError, BuildResult, walk_paths
+from builders.content import Post
 from builders.deps import ReuseCheck
 from builders.feeds import SitemapEntry, atom_feed, sitemap
-from builders.jinja_plan import check_collisions, plan_blog, plan_pages
+from builders.jinja_env import TemplateMemory
+from builders.jinja_plan import BlogPlanner, check_collisions, plan_pages
+from builders.jinja_posts import PostStore
 from builders.jinja_render import (
     STOPPED,
     PageJob,
@@ -30,7 +38,6 @@ from builders.jinja_render import (
     output_url,
     render_in_processes,
 )
-from builders.post_cache import PostCache
 from builders.tailwind import OUTPUT as TAILWIND_OUTPUT
 from builders.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
 from builders.theme import theme_css, validate_theme
@@ -39,6 +46,23 @@ SOURCE_DIRS = ("pages", "layouts", "components", "content", "assets", "public", 
 FEED_SIZE = 20
 # Below this many pages to render, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 150
+# Rendered Markdown kept per site: enough for a feed and the pages an edit renders in-process.
+POST_HTML_KEPT = 256
+
+
+class SiteMemory:
+    """What a long-lived builder keeps between builds of one site. Each part is keyed by what
+    it was made from, so a build using it writes exactly what a cold build would; ``lock`` lets
+    one build of the site at a time use it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.posts = PostStore()
+        self.blog = BlogPlanner()
+        self.templates = TemplateMemory()
+        self.post_html: LRUCache[tuple[str, str], Markup] = LRUCache(maxsize=POST_HTML_KEPT)
+        # The last input list's path objects: making a thousand of them costs more than the walk.
+        self.input_paths: dict[str, Path] = {}
 
 
 class JinjaBuilder:
@@ -46,32 +70,45 @@ class JinjaBuilder:
 
     def __init__(self, parallel_threshold: int = PARALLEL_THRESHOLD) -> None:
         self.parallel_threshold = parallel_threshold
+        self._memories: dict[Path, SiteMemory] = {}
+        self._memories_lock = threading.Lock()
 
     def input_files(self, ctx: BuildContext) -> list[Path]:
         site_dir, shared_dir = ctx.site_dir.absolute(), ctx.shared_dir.absolute()
         files = [path for path in [site_dir / "site.toml", *tailwind_inputs(site_dir)] if path.is_file()]
-        for folder in SOURCE_DIRS:
-            files += walk_files(site_dir / folder)
-        files += walk_files(shared_dir)
-        return files
+        names = [name for folder in SOURCE_DIRS for name in walk_paths(os.path.join(site_dir, folder))]
+        names += walk_paths(str(shared_dir))
+        memory = self._memory_for(site_dir)
+        with memory.lock:
+            known = memory.input_paths
+            memory.input_paths = {name: known.get(name) or Path(name) for name in names}
+            return files + list(memory.input_paths.values())
 
     def build(self, ctx: BuildContext) -> BuildResult:
-        return _SiteBuild(ctx, self.parallel_threshold).run()
+        memory = self._memory_for(ctx.site_dir.absolute())
+        with memory.lock:
+            return _SiteBuild(ctx, self.parallel_threshold, memory).run()
+
+    def _memory_for(self, site_dir: Path) -> SiteMemory:
+        with self._memories_lock:
+            return self._memories.setdefault(site_dir, SiteMemory())
 
 
 class _SiteBuild:
     """One build of one site; holds what the steps share."""
 
-    def __init__(self, ctx: BuildContext, parallel_threshold: int) -> None:
+    def __init__(self, ctx: BuildContext, parallel_threshold: int, memory: SiteMemory) -> None:
         self.ctx = ctx
         self.parallel_threshold = parallel_threshold
+        self.memory = memory
         self.site_dir = ctx.site_dir.absolute()
         self.shared_dir = ctx.shared_dir.absolute()
         self.site_toml = str(self.site_dir / "site.toml")
         self.posts_dir = str(self.site_dir / "content" / "posts")
         self.options = _plain(ctx.options)
         self.output = OutputDir(ctx.out_dir)
-        # The site's own cache folder (never an input): parsed posts and compiled templates.
+        # The site's own cache folder (never an input): parsed posts and compiled templates, for
+        # a builder that does not remember them yet.
         self.cache_dir = self.site_dir / ".sitegate"
         self.dependencies: dict[str, frozenset[str]] = {}
         self.rendered: list[str] = []
@@ -83,13 +120,16 @@ class _SiteBuild:
         per_page = self.options.get("posts_per_page", 10)
         if not isinstance(per_page, int) or isinstance(per_page, bool) or per_page < 1:
             raise BuildError("`posts_per_page` must be a whole number of 1 or more", file="site.toml")
-        posts = self._load_posts()
+        posts = self.memory.posts.load(
+            self.site_dir, self.posts_dir, self.ctx.input_digests, self.cache_dir / "posts.json", drafts=self.ctx.dev
+        )
         assets = fingerprint_assets(self.site_dir / "assets")
         public = public_files(self.site_dir / "public")
         tailwind = uses_tailwind(self.site_dir, self.options)
         plan_deps = frozenset({self.site_toml, self.posts_dir + os.sep})
         # Generated pages first, so a clash names the author's file, not the generated one.
-        jobs = plan_blog(posts, per_page, plan_deps) + plan_pages(self.site_dir / "pages")
+        blog = self.memory.blog.plan(posts, per_page, plan_deps, self.posts_dir)
+        jobs = [*blog.jobs, *plan_pages(self.site_dir / "pages")]
         generated = ["theme.css"] + (["feed.xml"] if self._has_blog() else []) + ["sitemap.xml"]
         check_collisions(
             [(output, "sitegate") for output in generated + ([TAILWIND_OUTPUT] if tailwind else [])]
@@ -103,7 +143,7 @@ class _SiteBuild:
             self.ctx.input_digests,
             self.posts_dir,
             published=(post.source for post in posts),
-            virtual=(data_token(self.site_toml, name, value) for name, value in data.items()),
+            virtual=blog.tokens.union(data_token(self.site_toml, name, value) for name, value in data.items()),
         )
         for asset in assets.values():
             self._copy(reuse, asset.output, asset.source)
@@ -126,7 +166,7 @@ class _SiteBuild:
             cache_dir=self.cache_dir / "templates",
             data=data,
         )
-        renderer = SiteRenderer(setup, self.output)
+        renderer = SiteRenderer(setup, self.output, self.memory.templates, self.memory.post_html)
         self._render_pages(reuse, jobs, renderer)
         self._feeds(reuse, posts, jobs, renderer)
         if tailwind:
@@ -141,34 +181,6 @@ class _SiteBuild:
             rendered=tuple(sorted(self.rendered)),
             log="".join(self.log),
         )
-
-    def _load_posts(self) -> list[Post]:
-        """Published posts (drafts too in development), newest first."""
-        cache = PostCache(self.cache_dir / "posts.json")
-        markdown = new_markdown()
-        posts: list[Post] = []
-        sources: set[str] = set()
-        for path in walk_files(Path(self.posts_dir)):
-            if path.suffix != ".md":
-                continue
-            source = str(path)
-            sources.add(source)
-            digest = self.ctx.input_digests.get(source)
-            post = cache.get(source, digest)
-            if post is None:
-                label = path.relative_to(self.site_dir).as_posix()
-                try:
-                    text = path.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as error:
-                    raise BuildError(f"cannot read post: {error}", file=label) from None
-                post = parse_post(path, label, text, markdown)
-                cache.put(post, digest)
-            if self.ctx.dev or not post.draft:
-                posts.append(post)
-        cache.keep_only(sources)
-        cache.save()
-        posts.sort(key=lambda post: (post.date, post.slug), reverse=True)
-        return posts
 
     def _has_blog(self) -> bool:
         return Path(self.posts_dir).is_dir()
@@ -238,16 +250,10 @@ class _SiteBuild:
                                   posts=newest, html=renderer.post_html),
                 assigned=frozenset(post.source for post in newest),
             )
-        by_output = {f"blog/{post.slug}/index.html": post for post in posts}
-        entries = [
-            SitemapEntry(output_url(job.output), by_output[job.output].updated if job.output in by_output else None)
-            for job in sorted(jobs, key=lambda job: job.output)
-            if job.output != "404.html"
-        ]
         self._generate(
             reuse, "sitemap.xml",
             frozenset({self.site_toml, self.posts_dir + os.sep, str(self.site_dir / "pages") + os.sep}),
-            lambda: sitemap(base_url, entries),
+            lambda: sitemap(base_url, _sitemap_entries(posts, jobs)),
             assigned=frozenset(post.source for post in posts),
         )
 
@@ -267,6 +273,15 @@ class _SiteBuild:
             self.log.append(build_tailwind(self.ctx, self.site_dir, Path(work)))
         self.dependencies[TAILWIND_OUTPUT] = deps
         self.rendered.append(TAILWIND_OUTPUT)
+
+
+def _sitemap_entries(posts: list[Post], jobs: list[PageJob]) -> list[SitemapEntry]:
+    updated = {f"blog/{post.slug}/index.html": post.updated for post in posts}
+    return [
+        SitemapEntry(output_url(job.output), updated.get(job.output))
+        for job in sorted(jobs, key=lambda job: job.output)
+        if job.output != "404.html"
+    ]
 
 
 def _job_source(job: PageJob, posts: list[Post]) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from jinja2 import BaseLoader, BytecodeCache, Environment, FileSystemBytecodeCache, StrictUndefined, TemplateNotFound, meta
@@ -80,6 +81,18 @@ class SiteLoader(BaseLoader):
         return source, str(found), lambda: True
 
 
+class TemplateMemory:
+    """What a long-lived builder keeps of one site's templates between builds: compiled code
+    and the names each template file refers to. Both are keyed by the template's source text
+    (compiled code by its checksum), so an edited template is compiled and read anew and an
+    unchanged one never is; environments themselves are not kept, since their templates hold the
+    globals of the build that loaded them."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, tuple[str, CodeType]] = {}
+        self.references: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
 class RecordingEnvironment(Environment):
     """Records in ``recorded`` every template file (and probed override path) a render reaches.
 
@@ -90,10 +103,11 @@ class RecordingEnvironment(Environment):
 
     loader: SiteLoader
 
-    def __init__(self, loader: SiteLoader, cache_dir: Path | None = None) -> None:
+    def __init__(self, loader: SiteLoader, cache_dir: Path | None = None, memory: TemplateMemory | None = None) -> None:
+        self._memory = memory or TemplateMemory()
         super().__init__(
             loader=loader,
-            bytecode_cache=_bytecode_cache(cache_dir),
+            bytecode_cache=_MemoryBytecodeCache(self._memory.code, _bytecode_cache(cache_dir)),
             undefined=StrictUndefined,
             autoescape=True,
             auto_reload=False,
@@ -131,17 +145,54 @@ class RecordingEnvironment(Environment):
         _, found = self.loader.locate(name)
         paths: set[str] = set()
         if found is not None:
-            try:
-                tree = self.parse(found.read_text(encoding="utf-8"), name, str(found))
-                references = list(meta.find_referenced_templates(tree))
-            except (OSError, UnicodeDecodeError, TemplateError):
-                references = []  # the render itself reports the problem, with its line
-            for reference in references:
-                if reference is not None:
-                    paths.update(self.loader.locate(reference)[0])
-                    paths.update(self._closure(reference))
+            for reference in self._references(name, found):
+                paths.update(self.loader.locate(reference)[0])
+                paths.update(self._closure(reference))
         self._closures[name] = frozenset(paths)
         return self._closures[name]
+
+    def _references(self, name: str, found: Path) -> tuple[str, ...]:
+        """The template names ``found`` names literally (extends, include, import)."""
+        try:
+            source = found.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return ()  # the render itself reports the problem
+        filename = str(found)
+        known = self._memory.references.get(filename)
+        if known is not None and known[0] == source:
+            return known[1]
+        try:
+            tree = self.parse(source, name, filename)
+            names = tuple(reference for reference in meta.find_referenced_templates(tree) if reference is not None)
+        except TemplateError:
+            names = ()  # the render itself reports the problem, with its line
+        self._memory.references[filename] = (source, names)
+        return names
+
+
+class _MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates in memory first, then in the site's cache folder (``disk``)."""
+
+    def __init__(self, code: dict[str, tuple[str, CodeType]], disk: BytecodeCache | None) -> None:
+        self._code = code
+        self._disk = disk
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        known = self._code.get(bucket.key)
+        if known is not None and known[0] == bucket.checksum:
+            bucket.code = known[1]
+            return
+        if self._disk is not None:
+            self._disk.load_bytecode(bucket)
+            if bucket.code is not None:
+                self._code[bucket.key] = (bucket.checksum, bucket.code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if bucket.code is None:
+            return
+        self._code[bucket.key] = (bucket.checksum, bucket.code)
+        if self._disk is not None:
+            self._disk.dump_bytecode(bucket)
 
 
 class _BestEffortBytecodeCache(FileSystemBytecodeCache):

@@ -4,11 +4,15 @@ page shows, so reuse can be judged before anything renders."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import os
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from builders.base import BuildError, walk_files
+from builders.base import BuildError, walk_paths
 from builders.content import Post
+from builders.deps import VIRTUAL_MARK
 from builders.jinja_render import PageJob
 from builders.jinja_views import Pagination, TagRef, tag_ref
 
@@ -16,6 +20,22 @@ POST_TEMPLATE = "layouts/post.html"
 BLOG_TEMPLATE = "layouts/blog.html"
 TAG_TEMPLATE = "layouts/tag.html"
 TAGS_TEMPLATE = "layouts/tags.html"
+TAG_TOKEN = VIRTUAL_MARK + "tag:"
+
+
+@dataclass(frozen=True)
+class BlogPlan:
+    """The blog's pages, and the tokens that stand for its tags' display names (``tag_token``)."""
+
+    jobs: tuple[PageJob, ...] = ()
+    tokens: frozenset[str] = frozenset()
+
+
+def tag_token(posts_dir: str, tag: TagRef) -> str:
+    """A dependency standing for a tag's display name, which is its spelling in the tag's newest
+    post: later pages of the tag then depend on that spelling, not on the whole post."""
+    digest = hashlib.blake2b(tag.name.encode("utf-8"), digest_size=12).hexdigest()
+    return f"{posts_dir}{TAG_TOKEN}{tag.slug}@{digest}"
 
 
 def page_output(relative: str) -> str:
@@ -29,15 +49,31 @@ def page_output(relative: str) -> str:
 def plan_pages(pages_dir: Path) -> list[PageJob]:
     """Every ``.html`` under ``pages/`` except partials (a name or folder starting with ``_``)."""
     jobs: list[PageJob] = []
-    for path in walk_files(pages_dir):
-        relative = path.relative_to(pages_dir).as_posix()
-        if path.suffix != ".html" or any(part.startswith("_") for part in relative.split("/")):
+    root = str(pages_dir)
+    for path in walk_paths(root):
+        relative = os.path.relpath(path, root).replace(os.sep, "/")
+        if not relative.endswith(".html") or any(part.startswith("_") for part in relative.split("/")):
             continue
         jobs.append(PageJob(output=page_output(relative), template=f"pages/{relative}"))
     return jobs
 
 
-def plan_blog(posts: Sequence[Post], per_page: int, static_deps: frozenset[str]) -> list[PageJob]:
+class BlogPlanner:
+    """``plan_blog`` that remembers its last plan: on a long-lived builder, an edit that changes
+    no post's slug, title, tags or place in the order (a body, a summary) plans nothing anew."""
+
+    def __init__(self) -> None:
+        self._last: tuple[Hashable, BlogPlan] | None = None
+
+    def plan(self, posts: Sequence[Post], per_page: int, static_deps: frozenset[str], posts_dir: str) -> BlogPlan:
+        # Exactly what plan_blog reads of each post.
+        key = (per_page, static_deps, posts_dir, tuple((post.source, post.slug, post.title, post.tags) for post in posts))
+        if self._last is None or self._last[0] != key:
+            self._last = (key, plan_blog(posts, per_page, static_deps, posts_dir))
+        return self._last[1]
+
+
+def plan_blog(posts: Sequence[Post], per_page: int, static_deps: frozenset[str], posts_dir: str) -> BlogPlan:
     """Post pages, the blog index and tag pages for ``posts`` (published, newest first).
 
     Posts are referred to by index into ``posts``. A listing page is assigned its own posts and
@@ -48,7 +84,7 @@ def plan_blog(posts: Sequence[Post], per_page: int, static_deps: frozenset[str])
         for index, post in enumerate(posts)
     ]
     if not posts:
-        return jobs
+        return BlogPlan(tuple(jobs))
     jobs += _listing(posts, list(range(len(posts))), "/blog/", per_page, BLOG_TEMPLATE, "Blog", None, static_deps)
     by_tag: dict[str, list[int]] = {}
     names: dict[str, TagRef] = {}
@@ -57,13 +93,17 @@ def plan_blog(posts: Sequence[Post], per_page: int, static_deps: frozenset[str])
             ref = tag_ref(name)
             names.setdefault(ref.slug, ref)
             by_tag.setdefault(ref.slug, []).append(index)
+    tokens: set[str] = set()
     for slug, indices in sorted(by_tag.items()):
         tag = names[slug]
-        jobs += _listing(posts, indices, tag.url, per_page, TAG_TEMPLATE, f"Tagged “{tag.name}”", tag, static_deps)
+        token = tag_token(posts_dir, tag)
+        tokens.add(token)
+        title = f"Tagged “{tag.name}”"
+        jobs += _listing(posts, indices, tag.url, per_page, TAG_TEMPLATE, title, tag, static_deps | {token})
     if by_tag:
         jobs.append(PageJob(output="tags/index.html", template=TAGS_TEMPLATE, title="Tags", tags_index=True,
                             assigned=frozenset(post.source for post in posts), static_deps=static_deps))
-    return jobs
+    return BlogPlan(tuple(jobs), frozenset(tokens))
 
 
 def _listing(
@@ -77,12 +117,10 @@ def _listing(
     static_deps: frozenset[str],
 ) -> list[PageJob]:
     pages = [indices[start : start + per_page] for start in range(0, len(indices), per_page)]
-    # The tag's display name comes from its newest post, so every page of the tag depends on it.
-    name_source = {posts[indices[0]].source} if tag else set()
     jobs: list[PageJob] = []
     for number, shown in enumerate(pages, start=1):
         has_next = number < len(pages)
-        assigned = {posts[index].source for index in shown} | name_source
+        assigned = {posts[index].source for index in shown}
         if has_next:
             assigned.add(posts[pages[number][0]].source)
         pagination = Pagination(

@@ -13,6 +13,7 @@ import re
 import threading
 import tomllib
 from collections import Counter
+from collections.abc import MutableMapping
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -26,7 +27,7 @@ from builders.assets import Asset, AssetLookup, OutputDir
 from builders.base import BuildError
 from builders.content import Post, new_markdown, read_body
 from builders.deps import VIRTUAL_MARK
-from builders.jinja_env import RecordingEnvironment, SiteLoader, template_error
+from builders.jinja_env import RecordingEnvironment, SiteLoader, TemplateMemory, template_error
 from builders.jinja_views import (
     DataView,
     PageInfo,
@@ -101,15 +102,25 @@ def output_url(output: str) -> str:
 
 
 class SiteRenderer:
-    """Renders pages of one site; not shared between threads (it records per render)."""
+    """Renders pages of one site; not shared between threads (it records per render).
 
-    def __init__(self, setup: RenderSetup, output: OutputDir | None = None) -> None:
+    ``templates`` and ``post_html`` are what a long-lived builder keeps between builds: compiled
+    templates, and rendered Markdown keyed by the post's file and a digest of its body."""
+
+    def __init__(
+        self,
+        setup: RenderSetup,
+        output: OutputDir | None = None,
+        templates: TemplateMemory | None = None,
+        post_html: MutableMapping[tuple[str, str], Markup] | None = None,
+    ) -> None:
         self.setup = setup
         self._loader = SiteLoader(setup.site_dir, setup.shared_dir)
-        self._env = RecordingEnvironment(self._loader, setup.cache_dir)
+        self._env = RecordingEnvironment(self._loader, setup.cache_dir, templates)
         self._markdown = new_markdown()
         self._output = output or OutputDir(setup.out_dir)
         self._html: dict[str, Markup] = {}
+        self._known_html: MutableMapping[tuple[str, str], Markup] = {} if post_html is None else post_html
         self._data: dict[str, Any] = {}
         self._deps: set[str] = set()
         self._views = [PostView(post, self.post_html) for post in setup.posts]
@@ -163,7 +174,12 @@ class SiteRenderer:
     def post_html(self, post: Post) -> Markup:
         html = self._html.get(post.source)
         if html is None:
-            html = self._html[post.source] = Markup(self._markdown.render(read_body(post)))
+            body = read_body(post)
+            key = (post.source, hashlib.blake2b(body.encode("utf-8"), digest_size=16).hexdigest())
+            html = self._known_html.get(key)
+            if html is None:
+                html = self._known_html[key] = Markup(self._markdown.render(body))
+            self._html[post.source] = html
         return html
 
     def label(self, path: str) -> str:
@@ -182,13 +198,13 @@ class SiteRenderer:
         self._deps.update(post.source for post in self.setup.posts)
 
     def _tag_summaries(self) -> list[TagSummary]:
+        # Tags spelled alike share a slug; the spelling first met (newest post first) names it.
         counts: Counter[str] = Counter()
         names: dict[str, str] = {}
-        for post in self.setup.posts:
-            for name in post.tags:
-                ref = tag_ref(name)
-                names.setdefault(ref.slug, ref.name)
-                counts[ref.slug] += 1
+        for name, count in Counter(name for post in self.setup.posts for name in post.tags).items():
+            ref = tag_ref(name)
+            names.setdefault(ref.slug, ref.name)
+            counts[ref.slug] += count
         return [TagSummary(name=names[slug], slug=slug, count=counts[slug]) for slug in sorted(names)]
 
     def _data_candidates(self, name: str) -> list[str]:

@@ -41,6 +41,16 @@ def test_a_folder_dependency_is_the_set_of_files_in_it() -> None:
     assert not check(same, same | {C: "1"}, deps, {A}).reusable("blog.html", frozenset({A}))
 
 
+def test_a_deleted_input_or_a_folder_losing_a_file_is_a_change() -> None:
+    deps = {"a.html": {A, LAYOUT}, "blog.html": {POSTS + os.sep}, "other.html": {B}}
+    before = {A: "1", B: "1", LAYOUT: "1"}
+    reuse = check(before, {A: "1", LAYOUT: "1"}, deps, {A})
+    assert not reuse.reusable("blog.html")
+    assert not reuse.reusable("other.html", frozenset({B}))
+    assert reuse.reusable("a.html", frozenset({A}))
+    assert not check(before, {B: "1", A: "1"}, deps, {A}).reusable("a.html", frozenset({A}))
+
+
 def test_content_handed_to_a_page_must_be_the_same_files() -> None:
     digests = {A: "1", B: "1", C: "1"}
     deps = {"page.html": {A, B}, "all.html": {A, B, C}}

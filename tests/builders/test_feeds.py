@@ -45,3 +45,13 @@ def test_sitemap_has_absolute_locations_and_dates() -> None:
     root = ET.fromstring(sitemap("https://x.example", [SitemapEntry("/"), SitemapEntry("/blog/a/", when)]))
     urls = [(u.findtext(f"{S}loc"), u.findtext(f"{S}lastmod")) for u in root.findall(f"{S}url")]
     assert urls == [("https://x.example/", None), ("https://x.example/blog/a/", "2024-03-01")]
+
+
+def test_characters_xml_forbids_are_dropped_everywhere_even_from_links() -> None:
+    posts = [a_post("b", "T\x01", 2)]
+    base = "https://x.example/\x0bsub"
+    feed = ET.fromstring(atom_feed(title="S\x02", base_url=base, posts=posts, html=lambda p: "<p>\x03</p>"))
+    assert feed.find(f"{A}link").get("href") == "https://x.example/sub/feed.xml"
+    assert feed.find(f"{A}entry").findtext(f"{A}content") == "<p></p>"
+    root = ET.fromstring(sitemap(base, [SitemapEntry("/a\x0c&b/")]))
+    assert root.findtext(f"{S}url/{S}loc") == "https://x.example/sub/a&b/"

@@ -8,7 +8,7 @@ import pytest
 from jinja2 import TemplateNotFound
 
 from builders.base import BuildError
-from builders.jinja_env import RecordingEnvironment, SiteLoader, html_attrs
+from builders.jinja_env import RecordingEnvironment, SiteLoader, TemplateMemory, html_attrs
 from tests.builders.jinja_site import write_files
 
 
@@ -45,6 +45,31 @@ def test_imports_reached_through_a_cached_module_are_still_recorded(env: Recordi
         str(tmp_path / "site/components/ui/helper.html"),
         str(tmp_path / "shared/ui/helper.html"),
     } <= env.recorded
+
+
+def test_templates_remembered_between_builds_follow_their_edits(tmp_path: Path) -> None:
+    """A long-lived builder keeps compiled templates and their references; an edited template
+    is compiled and read again, so both its output and what it records are current."""
+    shared = write_files(tmp_path / "shared", {
+        "lib.html": '{% from "ui/helper.html" import h %}{% macro m() %}{{ h() }}{% endmacro %}',
+        "ui/helper.html": "{% macro h() %}helped{% endmacro %}",
+        "ui/other.html": "{% macro h() %}other{% endmacro %}",
+        "page.html": '{% from "lib.html" import m %}{{ m() }}',
+    })
+    memory = TemplateMemory()
+
+    def render_twice() -> tuple[str, set[str]]:
+        env = RecordingEnvironment(SiteLoader(tmp_path / "site", shared), memory=memory)
+        env.get_template("page.html").render()
+        env.recorded = set()
+        return env.get_template("page.html").render(), env.recorded  # lib.html's module is cached now
+
+    html, recorded = render_twice()
+    assert html == "helped" and str(shared / "ui/helper.html") in recorded
+    (shared / "lib.html").write_text('{% from "ui/other.html" import h %}{% macro m() %}{{ h() }}{% endmacro %}')
+    html, recorded = render_twice()
+    assert html == "other"
+    assert str(shared / "ui/other.html") in recorded and str(shared / "ui/helper.html") not in recorded
 
 
 def test_html_attrs() -> None:

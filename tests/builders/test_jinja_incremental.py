@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from builders.jinja import JinjaBuilder
 from tests.builders.jinja_site import SHARED, Built, build, copy_tree, write_files
 
 POST_PAGES = {f"blog/{slug}/index.html" for slug in ("a", "b", "c", "d")}
@@ -194,3 +195,47 @@ def test_pages_using_backend_data_render_again_only_when_it_changes(site: Path, 
     changed = build(site, shared_dir=shared, previous=same, data={"team": ["Ada", "Linus"]})
     assert changed.rendered == {"team/index.html"}
     assert changed.read("team/index.html") == "Ada Linus "
+
+
+def test_editing_the_newest_post_of_a_tag_leaves_the_tags_later_pages_alone(site: Path, shared: Path) -> None:
+    (site / "content/posts/e.md").write_text(post("E", "2024-01-05", "y"))  # tag y: e, d | b
+    first = build(site, shared_dir=shared)
+    (site / "content/posts/e.md").write_text(post("E", "2024-01-05", "y").replace("The body", "A new body"))
+    after = rebuild(site, shared, first)
+    assert "tags/y/index.html" in after.rendered and "tags/y/page/2/index.html" not in after.rendered
+    # The tag's name is spelled as in its newest post: a new spelling shows on every page.
+    (site / "content/posts/e.md").write_text(post("E", "2024-01-05", "Y"))
+    respelled = rebuild(site, shared, after)
+    assert "tags/y/page/2/index.html" in respelled.rendered
+    assert "Posts tagged “Y”" in respelled.read("tags/y/page/2/index.html")
+
+
+def test_one_builder_kept_across_edits_builds_what_a_fresh_one_would(site: Path, shared: Path) -> None:
+    """The gateway keeps one builder per site. What it remembers between builds (parsed posts,
+    rendered Markdown, the blog plan, compiled templates) must never show in what it builds."""
+    original_a = (site / "content/posts/a.md").read_text()
+    card = shared / "blog/post_card.html"
+    edits = [
+        ("a post's body", lambda: (site / "content/posts/a.md").write_text(original_a.replace("The body", "A new body"))),
+        ("a post's title and tags", lambda: (site / "content/posts/c.md").write_text(post("C renamed", "2024-01-03", "x, y"))),
+        ("a site layout", lambda: write_files(site, {
+            "layouts/page.html": '{% extends "shared/layouts/page.html" %}{% block page_title %}{% include "ui/badge.html" %}{% endblock %}',
+            "components/ui/badge.html": "<h1>Who</h1>",
+        })),
+        ("a shared component", lambda: card.write_text(card.read_text().replace("sg-post-card__title", "sg-post-card__title edited"))),
+        ("a new newest post", lambda: (site / "content/posts/e.md").write_text(post("E", "2024-01-06", "X"))),
+        ("a post deleted", lambda: (site / "content/posts/e.md").unlink()),
+        ("a post reverted", lambda: (site / "content/posts/a.md").write_text(original_a)),
+        ("a draft", lambda: (site / "content/posts/f.md").write_text(post("F", "2024-01-07", "y").replace("tags", "draft: true\ntags"))),
+    ]
+    builder = JinjaBuilder()
+    before = build(site, shared_dir=shared, builder=builder)
+    for what, edit in edits:
+        edit()
+        for mode in ("production", "development"):
+            after = build(site, shared_dir=shared, previous=before, mode=mode, builder=builder)
+            cold = build(site, shared_dir=shared, mode=mode)
+            assert after.tree() == cold.tree(), f"after {what}, in {mode}"
+            assert after.result.dependencies == cold.result.dependencies, f"after {what}, in {mode}"
+            before = after
+    assert "F" in before.read("blog/index.html")
