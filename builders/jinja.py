@@ -18,22 +18,19 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cachetools import LRUCache
-from markupsafe import Markup
-
 from builders.assets import OutputDir, fingerprint_assets, public_files
 from builders.base import BuildContext, BuildError, BuildResult, walk_paths
 from builders.content import Post
 from builders.deps import ReuseCheck
 from builders.feeds import SitemapEntry, atom_feed, sitemap
-from builders.jinja_env import TemplateMemory
-from builders.jinja_plan import BlogPlanner, check_collisions, plan_pages
-from builders.jinja_posts import PostStore
+from builders.jinja_memory import SiteMemory
+from builders.jinja_plan import check_collisions, plan_pages
 from builders.jinja_render import (
     STOPPED,
     PageJob,
     RenderSetup,
     SiteRenderer,
+    content_token,
     data_token,
     output_url,
     render_in_processes,
@@ -46,25 +43,6 @@ SOURCE_DIRS = ("pages", "layouts", "components", "content", "assets", "public", 
 FEED_SIZE = 20
 # Below this many pages to render, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 150
-# Rendered Markdown kept per site: enough for a feed and the pages an edit renders in-process.
-POST_HTML_KEPT = 256
-
-
-class SiteMemory:
-    """What a long-lived builder keeps between builds of one site. Each part is keyed by what
-    it was made from, so a build using it writes exactly what a cold build would; ``lock`` lets
-    one build of the site at a time use it."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.posts = PostStore()
-        self.blog = BlogPlanner()
-        self.templates = TemplateMemory()
-        self.post_html: LRUCache[tuple[str, str], Markup] = LRUCache(maxsize=POST_HTML_KEPT)
-        # The last input list's path objects: making a thousand of them costs more than the walk.
-        self.input_paths: dict[str, Path] = {}
-
-
 class JinjaBuilder:
     name: ClassVar[str] = "jinja"
 
@@ -138,12 +116,19 @@ class _SiteBuild:
             + [(output, f"public/{output}") for output in public]
         )
         data = _plain(self.ctx.data)
+        base_url = self._base_url()
+        # The sitemap lists every page, so it would follow every post; it stands for its own
+        # content instead, and a post edit that moves no URL and no date leaves it as it was.
+        sitemap_xml = self._sitemap(base_url, posts, jobs)
+        sitemap_token = content_token(self.site_toml, "sitemap", sitemap_xml)
         reuse = ReuseCheck(
             self.ctx.previous,
             self.ctx.input_digests,
             self.posts_dir,
             published=(post.source for post in posts),
-            virtual=blog.tokens.union(data_token(self.site_toml, name, value) for name, value in data.items()),
+            virtual=blog.tokens.union(
+                [sitemap_token], (data_token(self.site_toml, name, value) for name, value in data.items())
+            ),
         )
         for asset in assets.values():
             self._copy(reuse, asset.output, asset.source)
@@ -157,7 +142,7 @@ class _SiteBuild:
             out_dir=self.ctx.out_dir,
             site_toml=self.site_toml,
             posts_dir=self.posts_dir,
-            base_url=self._base_url(),
+            base_url=base_url,
             options=self.options,
             theme=theme,
             assets=assets,
@@ -168,7 +153,8 @@ class _SiteBuild:
         )
         renderer = SiteRenderer(setup, self.output, self.memory.templates, self.memory.post_html)
         self._render_pages(reuse, jobs, renderer)
-        self._feeds(reuse, posts, jobs, renderer)
+        self._feed(reuse, posts, renderer)
+        self._generate(reuse, "sitemap.xml", frozenset({sitemap_token}), lambda: sitemap_xml)
         if tailwind:
             self._tailwind(reuse)
         self.log.append(
@@ -181,6 +167,13 @@ class _SiteBuild:
             rendered=tuple(sorted(self.rendered)),
             log="".join(self.log),
         )
+
+    def _sitemap(self, base_url: str, posts: list[Post], jobs: list[PageJob]) -> bytes:
+        # Exactly what the sitemap shows: every page's URL and each post's date.
+        key = (base_url, tuple(job.output for job in jobs), tuple((post.slug, post.updated) for post in posts))
+        if self.memory.sitemap is None or self.memory.sitemap[0] != key:
+            self.memory.sitemap = (key, sitemap(base_url, _sitemap_entries(posts, jobs)))
+        return self.memory.sitemap[1]
 
     def _has_blog(self) -> bool:
         return Path(self.posts_dir).is_dir()
@@ -240,21 +233,15 @@ class _SiteBuild:
             self.dependencies[output] = deps
             self.rendered.append(output)
 
-    def _feeds(self, reuse: ReuseCheck, posts: list[Post], jobs: list[PageJob], renderer: SiteRenderer) -> None:
-        base_url = renderer.setup.base_url
-        if self._has_blog():
-            newest = posts[:FEED_SIZE]
-            self._generate(
-                reuse, "feed.xml", frozenset({self.site_toml, self.posts_dir + os.sep}),
-                lambda: atom_feed(title=str(self.options.get("title", self.ctx.site_name)), base_url=base_url,
-                                  posts=newest, html=renderer.post_html),
-                assigned=frozenset(post.source for post in newest),
-            )
+    def _feed(self, reuse: ReuseCheck, posts: list[Post], renderer: SiteRenderer) -> None:
+        if not self._has_blog():
+            return
+        newest = posts[:FEED_SIZE]
         self._generate(
-            reuse, "sitemap.xml",
-            frozenset({self.site_toml, self.posts_dir + os.sep, str(self.site_dir / "pages") + os.sep}),
-            lambda: sitemap(base_url, _sitemap_entries(posts, jobs)),
-            assigned=frozenset(post.source for post in posts),
+            reuse, "feed.xml", frozenset({self.site_toml, self.posts_dir + os.sep}),
+            lambda: atom_feed(title=str(self.options.get("title", self.ctx.site_name)), base_url=renderer.setup.base_url,
+                              posts=newest, html=renderer.post_html),
+            assigned=frozenset(post.source for post in newest),
         )
 
     def _tailwind(self, reuse: ReuseCheck) -> None:

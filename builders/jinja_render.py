@@ -93,6 +93,11 @@ def data_token(site_toml: str, name: str, value: Any) -> str:
     return f"{site_toml}{DATA_TOKEN}{name}@{digest}"
 
 
+def content_token(site_toml: str, name: str, content: bytes) -> str:
+    """A dependency standing for a generated file's own content: equal while the content is."""
+    return f"{site_toml}{VIRTUAL_MARK}{name}@{hashlib.blake2b(content, digest_size=16).hexdigest()}"
+
+
 def output_url(output: str) -> str:
     if output == "index.html":
         return "/"

@@ -64,9 +64,9 @@ def test_editing_a_post_renders_it_and_the_listings_that_show_it(site: Path, sha
     first = build(site, shared_dir=shared)
     (site / "content/posts/a.md").write_text(post("A, revised", "2024-01-01", "x"))
     after = rebuild(site, shared, first)
+    # The sitemap shows no title: it is made anew only when a URL or a date changes.
     assert after.rendered == {
-        "blog/a/index.html", "blog/page/2/index.html", "tags/x/index.html",
-        "tags/index.html", "feed.xml", "sitemap.xml",
+        "blog/a/index.html", "blog/page/2/index.html", "tags/x/index.html", "tags/index.html", "feed.xml",
     }
     assert "A, revised" in after.read("blog/page/2/index.html")
 
@@ -75,7 +75,7 @@ def test_a_post_moving_between_pages_renders_the_pages_it_leaves_and_joins(site:
     first = build(site, shared_dir=shared)
     (site / "content/posts/a.md").write_text(post("A", "2024-01-05", "x"))
     after = rebuild(site, shared, first)
-    assert {"blog/index.html", "blog/page/2/index.html", "tags/x/index.html"} <= after.rendered
+    assert {"blog/index.html", "blog/page/2/index.html", "tags/x/index.html", "sitemap.xml"} <= after.rendered
     assert after.rendered.isdisjoint({"blog/b/index.html", "blog/c/index.html", "tags/y/index.html", "index.html"})
 
 
@@ -140,8 +140,16 @@ def test_editing_the_theme_renders_the_stylesheet_and_pages_that_read_site_toml(
     toml = site / "site.toml"
     toml.write_text(toml.read_text().replace("#111111", "#222222"))
     after = rebuild(site, shared, first)
-    assert after.rendered == HTML | {"theme.css", "feed.xml", "sitemap.xml"}
+    assert after.rendered == HTML | {"theme.css", "feed.xml"}
     assert "--primary: #222222;" in after.read("theme.css")
+
+
+def test_the_sitemap_is_made_anew_when_its_urls_change(site: Path, shared: Path) -> None:
+    first = build(site, shared_dir=shared)
+    toml = site / "site.toml"
+    toml.write_text('base_url = "https://moved.example"\n' + toml.read_text())
+    after = rebuild(site, shared, first)
+    assert "sitemap.xml" in after.rendered and "https://moved.example/about/" in after.read("sitemap.xml")
 
 
 def test_editing_an_asset_renders_its_new_name_and_the_pages_that_link_it(site: Path, shared: Path) -> None:
@@ -218,6 +226,7 @@ def test_one_builder_kept_across_edits_builds_what_a_fresh_one_would(site: Path,
     edits = [
         ("a post's body", lambda: (site / "content/posts/a.md").write_text(original_a.replace("The body", "A new body"))),
         ("a post's title and tags", lambda: (site / "content/posts/c.md").write_text(post("C renamed", "2024-01-03", "x, y"))),
+        ("a post's update date", lambda: (site / "content/posts/b.md").write_text(post("B", "2024-01-02", "y").replace("tags", "updated: 2024-02-01\ntags"))),
         ("a site layout", lambda: write_files(site, {
             "layouts/page.html": '{% extends "shared/layouts/page.html" %}{% block page_title %}{% include "ui/badge.html" %}{% endblock %}',
             "components/ui/badge.html": "<h1>Who</h1>",
