@@ -15,11 +15,13 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 _STAGING_PREFIX = ".staging-"
+_TRASH_PREFIX = ".trash-"
 _ABANDONED_AFTER_SECONDS = 3600
 CURRENT = "current"
 
@@ -166,33 +168,43 @@ class SiteBuildDir:
         os.replace(temporary, link)
 
     def prune(self, keep: int, protect: set[str]) -> list[str]:
-        """Remove all but the ``keep`` newest builds (never one in ``protect``), and any
-        leftovers of interrupted builds. Returns the removed ids."""
+        """Take out all but the ``keep`` newest builds (never one in ``protect``), and leftovers
+        of interrupted builds. Folders are only renamed into the trash here, which is quick;
+        ``empty_trash`` deletes them. Returns the ids taken out."""
         if not self.root.is_dir():
             return []
-        records = sorted(
-            self.root.glob("*.json"), key=lambda path: path.stat().st_mtime_ns, reverse=True
-        )
+        records = sorted(self.root.glob("*.json"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
         kept = {path.stem for path in records[:keep]} | protect
         removed: list[str] = []
         for entry in self.root.iterdir():
             name = entry.name
-            if name == CURRENT or name.startswith(f".{CURRENT}"):
-                continue
-            build_id = name.split(".", 1)[0] if not name.startswith(".") else None
             if name.startswith(_STAGING_PREFIX):
                 # A young one may belong to a build running right now; an old one was abandoned.
                 if time.time() - entry.stat().st_mtime > _ABANDONED_AFTER_SECONDS:
-                    shutil.rmtree(entry, ignore_errors=True)
+                    self._to_trash(entry)
                 continue
-            if build_id is None or build_id in kept:
+            if name == CURRENT or name.startswith("."):
+                continue
+            build_id = name.split(".", 1)[0]
+            if build_id in kept:
                 continue
             if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
+                self._to_trash(entry)
                 removed.append(build_id)
             else:
                 entry.unlink(missing_ok=True)
         return sorted(set(removed))
+
+    def empty_trash(self) -> None:
+        if self.root.is_dir():
+            for entry in self.root.glob(f"{_TRASH_PREFIX}*"):
+                shutil.rmtree(entry, ignore_errors=True)
+
+    def _to_trash(self, entry: Path) -> None:
+        try:
+            entry.rename(self.root / f"{_TRASH_PREFIX}{entry.name}-{uuid.uuid4().hex[:8]}")
+        except OSError:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _write_atomically(path: Path, text: str) -> None:

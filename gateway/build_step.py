@@ -17,7 +17,7 @@ from gateway.build_dir import BuildRecord, SiteBuildDir
 from gateway.compress import precompress
 from gateway.config import Settings
 from gateway.files import FileTable
-from gateway.fingerprint import DigestCache, fingerprint, input_label
+from gateway.fingerprint import DigestCache, fingerprint, input_labels
 from gateway.registry import Site
 from gateway.rules import SiteRules, load_rules
 
@@ -101,7 +101,7 @@ class BuildStep:
             mode=context.mode,
             options=site.options,
             env=site.env,
-            inputs={input_label(Path(p), site.root, context.shared_dir): d for p, d in digests.items()},
+            inputs={label: digests[path] for path, label in input_labels(digests, site.root, context.shared_dir)},
             data=data,
         )
         if current is not None and current.build_id == build_id:
@@ -143,14 +143,20 @@ class BuildStep:
         if build_dir.is_incomplete(build.build_id) and _is(current(), build):
             # Outside the lock: this only adds links to a published folder, and the folders it
             # links from are in use by ``build``'s table, so no prune removes them meanwhile.
-            build_dir.complete(build.build_id)
-            build = replace(build, table=FileTable.scan(build.path, build.table))
+            try:
+                build_dir.complete(build.build_id)
+                build = replace(build, table=FileTable.scan(build.path, build.table))
+            except OSError as error:
+                # Only a build already out of service can lose its folder meanwhile.
+                log.debug("%s: build %s not completed: %s", build.site_name, build.build_id, error)
         with self._lock(build.site_name):
             serving = current() or build
-            in_use = _builds_in(serving.table, build_dir.root) | _builds_in(build.table, build_dir.root)
+            site_root = build_dir.root.resolve()
+            in_use = _builds_in(serving.table, site_root) | _builds_in(build.table, site_root)
             if not build_dir.is_incomplete(serving.build_id):
                 build_dir.point_current(serving.build_id)
             build_dir.prune(self.settings.keep_builds, protect=in_use | {serving.build_id, build.build_id})
+        build_dir.empty_trash()
         return build
 
     def _builder(self, site: Site) -> Builder:
@@ -212,7 +218,7 @@ class BuildStep:
             rendered=result.rendered,
             seconds=round(seconds, 4),
         )
-        carried = _origins(result.files, result.rendered, previous_table, build_dir.root) if context.carry_over else {}
+        carried = _origins(result.files, result.rendered, previous_table, build_dir.root.resolve()) if context.carry_over else {}
         summary = (
             f"{context.site_name}: built {build_id} in {seconds * 1000:.0f} ms, "
             f"{len(result.files)} files, {len(result.rendered)} rendered, {compressed} precompressed\n"
@@ -233,13 +239,14 @@ def _origins(
     if previous is None:
         return {}
     fresh = set(rendered)
+    prefix = f"{site_root}/"
     origins = {}
     for relative in files:
         if relative in fresh:
             continue
         entry = previous.get("/" + relative)
-        if entry is not None:
-            origins[relative] = entry.path.relative_to(site_root).parts[0]
+        if entry is not None and (path := str(entry.path)).startswith(prefix):
+            origins[relative] = path[len(prefix) :].split("/", 1)[0]
     return origins
 
 

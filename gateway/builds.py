@@ -75,6 +75,8 @@ class BuildManager:
         self._settings = settings
         self._fetch_data = fetch_data or _no_data
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sitegate-build")
+        # Housekeeping has its own worker, so it never holds up a build waiting for one.
+        self._tidier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sitegate-tidy")
         self._states: dict[str, _SiteState] = {}
         # Set on close, so running build commands kill their process groups instead of outliving us.
         self._stopping = threading.Event()
@@ -157,6 +159,7 @@ class BuildManager:
             task.cancel()
         await asyncio.gather(*tasks, *self._tidying, return_exceptions=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._tidier.shutdown(wait=False, cancel_futures=True)
 
     def _recently_failed(self, state: _SiteState) -> bool:
         return (
@@ -208,7 +211,7 @@ class BuildManager:
         """Finishing touches on disk (carrying over, old builds removed) come after the new
         build is in service, so waiting requests do not pay for them."""
         tidy = asyncio.get_running_loop().run_in_executor(
-            self._executor, self._step.tidy, build, lambda: state.current
+            self._tidier, self._step.tidy, build, lambda: state.current
         )
 
         def settle(done: asyncio.Future[Build]) -> None:

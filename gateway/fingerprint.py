@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +40,17 @@ class DigestCache:
         return value
 
 
-def input_label(path: Path, site_dir: Path, shared_dir: Path) -> str:
-    """A machine-independent name for an input, so the same inputs give the same id anywhere."""
-    for prefix, root in (("site", site_dir), ("shared", shared_dir)):
-        try:
-            return f"{prefix}:{path.relative_to(root).as_posix()}"
-        except ValueError:
-            continue
-    return f"abs:{path.as_posix()}"
+def input_labels(paths: Iterable[str], site_dir: Path, shared_dir: Path) -> Iterator[tuple[str, str]]:
+    """(path, machine-independent name) for each input, so the same inputs give the same id
+    anywhere. Plain string prefixes: this runs for every input of every build."""
+    roots = (("site:", f"{site_dir}/"), ("shared:", f"{shared_dir}/"))
+    for path in paths:
+        for prefix, root in roots:
+            if path.startswith(root):
+                yield path, prefix + path[len(root) :]
+                break
+        else:
+            yield path, "abs:" + path
 
 
 def _plain(value: Any) -> Any:
