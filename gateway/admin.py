@@ -51,7 +51,7 @@ async def rebuild_hook(request: web.Request) -> web.Response:
     site = request.app[SITES].registry.sites.get(name)
     if site is None:
         return _json_error(404, "unknown_site", f"no site named {name}")
-    request.app[BUILDS].rebuild_in_background(site)
+    request.app[BUILDS].rebuild_in_background(site, inputs_changed=True)
     return web.json_response({"site": name, "status": "rebuilding"}, status=202)
 
 

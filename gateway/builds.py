@@ -44,6 +44,7 @@ class BuildFailed(Exception):
 @dataclass
 class _SiteState:
     site: Site | None = None
+    wanted: Site | None = None
     current: Build | None = None
     task: asyncio.Task[Build] | None = None
     stale: bool = False
@@ -84,17 +85,25 @@ class BuildManager:
         self._tidying: set[asyncio.Future[Build]] = set()
 
     async def current(self, site: Site) -> Build:
-        """The build ``site`` serves now, building it first when it has none (or, in
-        development, when it is out of date). Concurrent callers share one build."""
+        """The build ``site`` serves now, building it first when it has none. A site whose
+        configuration changed is rebuilt while its build stays in service; in development,
+        and after ``invalidate``, requests wait for the fresh build instead.
+        Concurrent callers share one build."""
         state = self._states.setdefault(site.name, _SiteState())
         if state.current is not None and not state.stale and state.site == site:
             return state.current
-        if state.task is None:
+        if state.current is not None and not state.stale and not self._settings.dev:
+            self.rebuild_in_background(site)
+            return state.current
+        task = state.task
+        if task is None:
             if self._recently_failed(state):
                 return self._serve_after_failure(site, state)
-            state.task = asyncio.create_task(self._run(site, state))
+            task = self._start(site, state)
+        elif state.wanted != site:
+            state.wanted, state.again = site, True
         try:
-            return await asyncio.shield(state.task)
+            return await asyncio.shield(task)
         except BuildError:
             return self._serve_after_failure(site, state)
 
@@ -108,15 +117,22 @@ class BuildManager:
         if state.task is not None:
             state.again = True
 
-    def rebuild_in_background(self, site: Site) -> None:
-        """Build anew while the current build stays in service; bursts share one build."""
+    def rebuild_in_background(self, site: Site, *, inputs_changed: bool = False) -> None:
+        """Build anew while the current build stays in service; bursts share one build.
+        ``inputs_changed``: files or data changed, so a build already running is not enough."""
         state = self._states.setdefault(site.name, _SiteState())
-        state.failed_at = 0.0
-        if state.task is not None:
-            state.again = True
-            return
-        state.task = asyncio.create_task(self._run(site, state))
-        state.task.add_done_callback(lambda task: task.cancelled() or task.exception())
+        if state.task is None:
+            if self._recently_failed(state) and not inputs_changed and state.wanted == site:
+                return
+            state.failed_at = 0.0
+            self._start(site, state).add_done_callback(lambda task: task.cancelled() or task.exception())
+        elif inputs_changed or state.wanted != site:
+            state.wanted, state.again = site, True
+
+    def _start(self, site: Site, state: _SiteState) -> asyncio.Task[Build]:
+        state.wanted = site
+        state.task = asyncio.create_task(self._run(state))
+        return state.task
 
     def stats(self) -> Mapping[str, SiteBuildStats]:
         return {
@@ -174,10 +190,13 @@ class BuildManager:
             return state.current
         raise BuildFailed(site.name, state.last_error)
 
-    async def _run(self, site: Site, state: _SiteState) -> Build:
+    async def _run(self, state: _SiteState) -> Build:
         loop = asyncio.get_running_loop()
         try:
             while True:
+                # The newest configuration asked for, which may have changed since the last round.
+                site = state.wanted
+                assert site is not None
                 state.again = False
                 state.started += 1
                 try:

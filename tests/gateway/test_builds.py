@@ -172,3 +172,22 @@ async def test_only_the_last_three_builds_are_kept(aiohttp_client, tmp_path: Pat
     assert on_disk == sorted(ids[-3:])
     assert os.readlink(site_builds / "current") == ids[-1]
     assert "4" in (await get(client, "a.test"))[1]
+
+
+async def test_a_changed_site_toml_is_rebuilt_while_the_old_build_serves(aiohttp_client, tmp_path: Path) -> None:
+    root = write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("v1")})
+    builder = CountingStaticBuilder(delays={"a.test": 1.0})
+    client = await aiohttp_client(create_app(settings_for(tmp_path), lookup_with(static=builder)))
+    assert "v1" in (await get(client, "a.test"))[1]
+
+    (root / "public" / "index.html").write_text(PAGE.format("v2"))
+    (root / "site.toml").write_text('builder = "static"\nspa = true\n')
+    await client.app[SITES].reload()
+    status, body = await get(client, "a.test")
+    assert status == 200 and "v1" in body  # answered at once, from the build in service
+    for _ in range(100):
+        if "v2" in (await get(client, "a.test"))[1]:
+            break
+        await asyncio.sleep(0.05)
+    assert "v2" in (await get(client, "a.test"))[1]
+    assert builder.builds == ["a.test", "a.test"]
