@@ -1,0 +1,159 @@
+"""``python -m benchmarks`` (``make bench``): sitegate against MkDocs, Pelican and a floor script,
+one run, one machine, one corpus; figures to ``benchmarks/RESULTS.md``.
+
+Phases run one after another (never side by side: the machine has two cores), each on its own
+fresh copy of the corpus under ``benchmarks/.work/run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from benchmarks.build_bench import ManagerFigures, measure_builder, measure_manager, pick_posts
+from benchmarks.corpus import DEFAULT_COUNT, DEFAULT_SEED, CorpusPost, generate_posts
+from benchmarks.machine import describe_machine
+from benchmarks.mkdocs_serve import ServeFigures, measure_mkdocs_serve
+from benchmarks.peers import Peers, ensure_peers, floor_build, mkdocs_build, pelican_build
+from benchmarks.production_bench import ProductionFigures, measure_production
+from benchmarks.projects import SITE_NAME, write_mkdocs_project, write_pelican_project, write_sitegate_site
+from benchmarks.reload_bench import ReloadFigures, measure_reload
+from benchmarks.report import PeerFigures, RunFigures, render
+
+HERE = Path(__file__).resolve().parent
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def say(self, message: str) -> None:
+        print(f"[{self.elapsed:6.1f} s] {message}", flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=DEFAULT_COUNT, help="posts in the corpus (default 1000)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--edits", type=int, default=10, help="one-post edits for the rebuild figures")
+    parser.add_argument("--reload-edits", type=int, default=20, help="edits for sitegate dev and mkdocs serve --dirty")
+    parser.add_argument("--full-serve-edits", type=int, default=3, help="edits for mkdocs serve (full rebuilds)")
+    parser.add_argument("--production-edits", type=int, default=3, help="edits rebuilt through the production hook")
+    parser.add_argument("--work", type=Path, default=HERE / ".work", help="scratch folder (git-ignored)")
+    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.posts < 20 or min(args.edits, args.reload_edits, args.full_serve_edits, args.production_edits) < 1:
+        print("benchmarks: need at least 20 posts and 1 edit of each kind", file=sys.stderr)
+        return 2
+    progress = Progress()
+    work = args.work.resolve()
+    run_dir = work / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+
+    progress.say("installing the peers into their own virtualenv (once)")
+    peers = ensure_peers(work)
+    posts = generate_posts(args.posts, args.seed)
+    progress.say(f"corpus: {len(posts)} posts, seed {args.seed}")
+    floor_site = write_sitegate_site(posts, run_dir / "floor" / "sites")
+    mkdocs_project = write_mkdocs_project(posts, run_dir / "mkdocs")
+    pelican_project = write_pelican_project(posts, run_dir / "pelican")
+
+    posts_dir = floor_site / "content" / "posts"
+    floor = _timed(progress, "floor", lambda: floor_build(peers, posts_dir, run_dir / "floor" / "out", False))
+    floor_highlight = _timed(
+        progress, "floor with Pygments", lambda: floor_build(peers, posts_dir, run_dir / "floor" / "out-hl", True)
+    )
+    pelican = _timed(progress, "Pelican cold build", lambda: pelican_build(peers, pelican_project))
+    mkdocs = _timed(progress, "MkDocs cold build", lambda: mkdocs_build(peers, mkdocs_project))
+    progress.say("sitegate: JinjaBuilder cold, one-post edits, shared component edit")
+    builder = measure_builder(posts, run_dir / "builder", args.edits)
+    progress.say(
+        f"  cold {builder.cold_seconds:.2f} s, one-post edit median {builder.post_edits.timings.median * 1000:.0f} ms"
+    )
+    measured = asyncio.run(_measure_live(args, peers, posts, mkdocs_project, run_dir, progress))
+    manager, production, reload, serve_dirty, serve = measured
+
+    figures = RunFigures(
+        command=shlex.join(["python", "-m", "benchmarks", *argv]) if argv else "make bench",
+        machine=describe_machine(),
+        seed=args.seed,
+        posts=posts,
+        peers=PeerFigures(peers.versions, floor, floor_highlight, mkdocs, pelican, serve, serve_dirty),
+        builder=builder,
+        manager=manager,
+        production=production,
+        reload=reload,
+        total_seconds=progress.elapsed,
+    )
+    text = render(figures)
+    args.results.write_text(text, encoding="utf-8")
+    progress.say(f"written {args.results}")
+    print(text.split("## Issue 3", 1)[0])
+    return 0
+
+
+async def _measure_live(
+    args: argparse.Namespace,
+    peers: Peers,
+    posts: tuple[CorpusPost, ...],
+    mkdocs_project: Path,
+    run_dir: Path,
+    progress: Progress,
+) -> tuple[ManagerFigures, ProductionFigures, ReloadFigures, ServeFigures, ServeFigures]:
+    progress.say("sitegate: BuildManager in development mode, cold and one-post edits")
+    manager = await measure_manager(posts, run_dir / "manager", args.edits)
+    progress.say(f"  edit median {manager.post_edits.timings.median * 1000:.0f} ms")
+    progress.say(f"sitegate: production gateway, first request to {SITE_NAME} and rebuilds through the hook")
+    production = await measure_production(posts, run_dir / "production", args.production_edits)
+    progress.say(f"  first request {production.first_request_seconds:.2f} s")
+    progress.say("sitegate: development gateway, write → reload")
+    reload = await measure_reload(posts, run_dir / "reload", args.reload_edits)
+    progress.say(f"  reload event median {reload.to_reload_event.median * 1000:.0f} ms")
+    serve_dirty = await _serve(peers, mkdocs_project, posts, run_dir, progress, True, args.reload_edits)
+    serve = await _serve(peers, mkdocs_project, posts, run_dir, progress, False, args.full_serve_edits)
+    return manager, production, reload, serve_dirty, serve
+
+
+async def _serve(
+    peers: Peers,
+    project: Path,
+    posts: tuple[CorpusPost, ...],
+    run_dir: Path,
+    progress: Progress,
+    dirty: bool,
+    edits: int,
+) -> ServeFigures:
+    name = "mkdocs serve --dirty" if dirty else "mkdocs serve"
+    progress.say(f"{name}: {edits} edits")
+    slugs = [post.slug for post in pick_posts(posts, edits, offset=13 if dirty else 17)]
+    figures = await measure_mkdocs_serve(
+        peers, project, slugs, dirty=dirty, log_file=run_dir / f"{name.replace(' ', '-')}.log"
+    )
+    progress.say(f"  startup {figures.startup_seconds:.1f} s, reload median {figures.to_reload.median:.2f} s")
+    return figures
+
+
+def _timed(progress: Progress, name: str, run: Callable[[], float]) -> float:
+    progress.say(name)
+    seconds = run()
+    progress.say(f"  {seconds:.2f} s")
+    return seconds
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,91 @@
+"""Issue 3, what a visitor waits for: a production gateway with no build of the site yet, and the
+first request for a post page until its body arrives (build, precompression, publish, file
+table, response). Then the production rebuild after an edit, triggered by the rebuild hook,
+until the new text is served."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from benchmarks.build_bench import pick_posts
+from benchmarks.corpus import CorpusPost, edited
+from benchmarks.gateway_process import GatewayOptions, RunningGateway
+from benchmarks.projects import SITE_NAME, copy_shared_components, sitegate_post, write_sitegate_site
+from benchmarks.stats import Samples
+from gateway.config import Mode
+
+_BUILDER_LINE = re.compile(r"reused, in ([\d.]+) s")
+_BUILD_LINE = re.compile(r"built \w+ in (\d+) ms, (\d+) files, (\d+) rendered, (\d+) precompressed")
+_POLL_SECONDS = 0.02
+_REBUILD_TIMEOUT_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class BuildLog:
+    """What the gateway's build log says of one build; None where the log has no such line."""
+
+    builder_seconds: float | None
+    build_seconds: float | None
+    precompressed: int | None
+
+
+@dataclass(frozen=True)
+class ProductionFigures:
+    first_request_seconds: float
+    cold_build: BuildLog
+    rebuilds: Samples
+
+
+async def measure_production(posts: Sequence[CorpusPost], work: Path, edits: int) -> ProductionFigures:
+    site_root = await asyncio.to_thread(write_sitegate_site, posts, work / "sites")
+    shared = await asyncio.to_thread(copy_shared_components, work / "shared")
+    options = GatewayOptions(Mode.PRODUCTION, work / "sites", shared, work / "builds", work / "gateway.log")
+    target = posts[len(posts) // 2]
+    async with await RunningGateway.start(options) as gateway, aiohttp.ClientSession() as session:
+        started = time.perf_counter()
+        body = await gateway.page(session, SITE_NAME, f"/blog/{target.slug}/")
+        first_request = time.perf_counter() - started
+        if target.title not in body:
+            raise RuntimeError(f"the first page served is not {target.slug}")
+        cold_log = await asyncio.to_thread(read_build_log, work / "builds" / SITE_NAME)
+        timings = []
+        for number, post in enumerate(pick_posts(posts, edits, offset=11)):
+            token = f"production-{number}"
+            path = sitegate_post(site_root, post.slug)
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+            started = time.perf_counter()
+            await asyncio.to_thread(path.write_text, edited(text, token), encoding="utf-8")
+            async with session.post(gateway.url(f"/_sitegate/hooks/rebuild/{SITE_NAME}")) as response:
+                if response.status != 202:
+                    raise RuntimeError(f"the rebuild hook answered {response.status}")
+            await asyncio.wait_for(
+                _until_served(gateway, session, f"/blog/{post.slug}/", token), _REBUILD_TIMEOUT_SECONDS
+            )
+            timings.append(time.perf_counter() - started)
+    return ProductionFigures(first_request, cold_log, Samples(tuple(timings)))
+
+
+async def _until_served(gateway: RunningGateway, session: aiohttp.ClientSession, path: str, token: str) -> None:
+    """The build in service answers while the new one is made, so this polls."""
+    while token not in await gateway.page(session, SITE_NAME, path):
+        await asyncio.sleep(_POLL_SECONDS)
+
+
+def read_build_log(site_builds: Path) -> BuildLog:
+    """The oldest build log of the site: its first, cold build."""
+    logs = sorted(site_builds.glob("*.log"), key=lambda path: path.stat().st_mtime)
+    text = logs[0].read_text(encoding="utf-8") if logs else ""
+    builder = _BUILDER_LINE.search(text)
+    build = _BUILD_LINE.search(text)
+    return BuildLog(
+        builder_seconds=float(builder.group(1)) if builder else None,
+        build_seconds=int(build.group(1)) / 1000 if build else None,
+        precompressed=int(build.group(4)) if build else None,
+    )
