@@ -25,6 +25,7 @@ from benchmarks.production_bench import ProductionFigures, measure_production
 from benchmarks.projects import SITE_NAME, write_mkdocs_project, write_pelican_project, write_sitegate_site
 from benchmarks.reload_bench import ReloadFigures, measure_reload
 from benchmarks.report import PeerFigures, RunFigures, render
+from benchmarks.stats import Samples
 
 HERE = Path(__file__).resolve().parent
 
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=DEFAULT_COUNT, help="posts in the corpus (default 1000)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--cold-runs", type=int, default=3, help="runs of each cold build (default 3)")
     parser.add_argument("--edits", type=int, default=10, help="one-post edits for the rebuild figures")
     parser.add_argument("--reload-edits", type=int, default=20, help="edits for sitegate dev and mkdocs serve --dirty")
     parser.add_argument("--full-serve-edits", type=int, default=3, help="edits for mkdocs serve (full rebuilds)")
@@ -56,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(argv)
-    if args.posts < 20 or min(args.edits, args.reload_edits, args.full_serve_edits, args.production_edits) < 1:
-        print("benchmarks: need at least 20 posts and 1 edit of each kind", file=sys.stderr)
+    counts = (args.cold_runs, args.edits, args.reload_edits, args.full_serve_edits, args.production_edits)
+    if args.posts < 20 or min(counts) < 1:
+        print("benchmarks: need at least 20 posts, 1 cold run and 1 edit of each kind", file=sys.stderr)
         return 2
     progress = Progress()
     work = args.work.resolve()
@@ -74,16 +77,24 @@ def main(argv: Sequence[str]) -> int:
     pelican_project = write_pelican_project(posts, run_dir / "pelican")
 
     posts_dir = floor_site / "content" / "posts"
-    floor = _timed(progress, "floor", lambda: floor_build(peers, posts_dir, run_dir / "floor" / "out", False))
-    floor_highlight = _timed(
-        progress, "floor with Pygments", lambda: floor_build(peers, posts_dir, run_dir / "floor" / "out-hl", True)
-    )
-    pelican = _timed(progress, "Pelican cold build", lambda: pelican_build(peers, pelican_project))
-    mkdocs = _timed(progress, "MkDocs cold build", lambda: mkdocs_build(peers, mkdocs_project))
+    # Round by round, so a burst of other load on the machine hits every tool alike.
+    peer_runs: dict[str, list[float]] = {"floor": [], "floor with Pygments": [], "Pelican": [], "MkDocs": []}
+    commands: dict[str, Callable[[], float]] = {
+        "floor": lambda: floor_build(peers, posts_dir, run_dir / "floor" / "out", False),
+        "floor with Pygments": lambda: floor_build(peers, posts_dir, run_dir / "floor" / "out-hl", True),
+        "Pelican": lambda: pelican_build(peers, pelican_project),
+        "MkDocs": lambda: mkdocs_build(peers, mkdocs_project),
+    }
+    for round_number in range(1, args.cold_runs + 1):
+        for name, command in commands.items():
+            progress.say(f"{name} cold build, run {round_number} of {args.cold_runs}")
+            peer_runs[name].append(command())
+            progress.say(f"  {peer_runs[name][-1]:.2f} s")
+    floor, floor_highlight, pelican, mkdocs = (Samples(tuple(peer_runs[name])) for name in commands)
     progress.say("sitegate: JinjaBuilder cold, one-post edits, shared component edit")
-    builder = measure_builder(posts, run_dir / "builder", args.edits)
+    builder = measure_builder(posts, run_dir / "builder", args.edits, args.cold_runs)
     progress.say(
-        f"  cold {builder.cold_seconds:.2f} s, one-post edit median {builder.post_edits.timings.median * 1000:.0f} ms"
+        f"  cold median {builder.cold.median:.2f} s, one-post edit median {builder.post_edits.timings.median * 1000:.0f} ms"
     )
     measured = asyncio.run(_measure_live(args, peers, posts, mkdocs_project, run_dir, progress))
     manager, production, reload, serve_dirty, serve = measured
@@ -119,8 +130,8 @@ async def _measure_live(
     manager = await measure_manager(posts, run_dir / "manager", args.edits)
     progress.say(f"  edit median {manager.post_edits.timings.median * 1000:.0f} ms")
     progress.say(f"sitegate: production gateway, first request to {SITE_NAME} and rebuilds through the hook")
-    production = await measure_production(posts, run_dir / "production", args.production_edits)
-    progress.say(f"  first request {production.first_request_seconds:.2f} s")
+    production = await measure_production(posts, run_dir / "production", args.production_edits, args.cold_runs)
+    progress.say(f"  first request median {production.first_request.median:.2f} s")
     progress.say("sitegate: development gateway, write → reload")
     reload = await measure_reload(posts, run_dir / "reload", args.reload_edits)
     progress.say(f"  reload event median {reload.to_reload_event.median * 1000:.0f} ms")
@@ -146,13 +157,6 @@ async def _serve(
     )
     progress.say(f"  startup {figures.startup_seconds:.1f} s, reload median {figures.to_reload.median:.2f} s")
     return figures
-
-
-def _timed(progress: Progress, name: str, run: Callable[[], float]) -> float:
-    progress.say(name)
-    seconds = run()
-    progress.say(f"  {seconds:.2f} s")
-    return seconds
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ class EditRun:
 
 @dataclass(frozen=True)
 class BuilderFigures:
-    cold_seconds: float
+    cold: Samples
     cold_outputs: int
     cold_log: str
     fingerprint_seconds: Samples
@@ -132,12 +132,16 @@ def _carry_over(previous: Path, out: Path, result: BuildResult) -> None:
             os.link(previous / output, out / output)
 
 
-def measure_builder(posts: Sequence[CorpusPost], work: Path, edits: int) -> BuilderFigures:
-    """Blocking: call it off any event loop."""
-    site_root = write_sitegate_site(posts, work / "sites")
-    shared = copy_shared_components(work / "shared")
-    run = _BuilderRun(load_site(site_root, KNOWN_BUILDERS), shared, work / "out")
-    cold = run.build()
+def measure_builder(posts: Sequence[CorpusPost], work: Path, edits: int, cold_runs: int) -> BuilderFigures:
+    """Blocking: call it off any event loop. Each cold build gets a fresh copy of the site; the
+    last one goes on to the edits."""
+    colds = []
+    for number in range(cold_runs):
+        site_root = write_sitegate_site(posts, work / str(number) / "sites")
+        shared = copy_shared_components(work / str(number) / "shared")
+        run = _BuilderRun(load_site(site_root, KNOWN_BUILDERS), shared, work / str(number) / "out")
+        cold = run.build()
+        colds.append(cold.build_seconds)
 
     timings, rendered, fingerprints, carried = [], [], [], []
     for number, post in enumerate(pick_posts(posts, edits, offset=3)):
@@ -164,7 +168,7 @@ def measure_builder(posts: Sequence[CorpusPost], work: Path, edits: int) -> Buil
     _expect(_COMPONENT_AFTER in shown, "component edit not shown")
     shared_result, shared_seconds = component_edit.result, component_edit.build_seconds
     return BuilderFigures(
-        cold_seconds=cold.build_seconds,
+        cold=Samples(tuple(colds)),
         cold_outputs=len(cold.result.rendered),
         cold_log=cold.result.log.strip(),
         fingerprint_seconds=Samples(tuple(fingerprints)),

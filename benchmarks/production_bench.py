@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.build_bench import pick_posts
+from benchmarks.build_bench import EDIT_INTERVAL_SECONDS, pick_posts
 from benchmarks.corpus import CorpusPost, edited
 from benchmarks.gateway_process import GatewayOptions, RunningGateway
 from benchmarks.projects import SITE_NAME, copy_shared_components, sitegate_post, write_sitegate_site
@@ -38,38 +38,55 @@ class BuildLog:
 
 @dataclass(frozen=True)
 class ProductionFigures:
-    first_request_seconds: float
+    first_request: Samples
     cold_build: BuildLog
     rebuilds: Samples
 
 
-async def measure_production(posts: Sequence[CorpusPost], work: Path, edits: int) -> ProductionFigures:
-    site_root = await asyncio.to_thread(write_sitegate_site, posts, work / "sites")
-    shared = await asyncio.to_thread(copy_shared_components, work / "shared")
-    options = GatewayOptions(Mode.PRODUCTION, work / "sites", shared, work / "builds", work / "gateway.log")
-    target = posts[len(posts) // 2]
-    async with await RunningGateway.start(options) as gateway, aiohttp.ClientSession() as session:
-        started = time.perf_counter()
-        body = await gateway.page(session, SITE_NAME, f"/blog/{target.slug}/")
-        first_request = time.perf_counter() - started
-        if target.title not in body:
-            raise RuntimeError(f"the first page served is not {target.slug}")
-        cold_log = await asyncio.to_thread(read_build_log, work / "builds" / SITE_NAME)
+async def measure_production(posts: Sequence[CorpusPost], work: Path, edits: int, cold_runs: int) -> ProductionFigures:
+    """``cold_runs`` first requests, each to a fresh gateway with a fresh copy of the site; the
+    last gateway goes on to the rebuilds."""
+    first_requests = []
+    for number in range(cold_runs - 1):
+        async with await _fresh_gateway(posts, work / str(number)) as gateway, aiohttp.ClientSession() as session:
+            first_requests.append(await _first_request(gateway, session, posts))
+    last = work / str(cold_runs - 1)
+    async with await _fresh_gateway(posts, last) as gateway, aiohttp.ClientSession() as session:
+        first_requests.append(await _first_request(gateway, session, posts))
+        cold_log = await asyncio.to_thread(read_build_log, last / "builds" / SITE_NAME)
         timings = []
         for number, post in enumerate(pick_posts(posts, edits, offset=11)):
             token = f"production-{number}"
-            path = sitegate_post(site_root, post.slug)
+            path = sitegate_post(last / "sites" / SITE_NAME, post.slug)
             text = await asyncio.to_thread(path.read_text, encoding="utf-8")
             started = time.perf_counter()
             await asyncio.to_thread(path.write_text, edited(text, token), encoding="utf-8")
             async with session.post(gateway.url(f"/_sitegate/hooks/rebuild/{SITE_NAME}")) as response:
                 if response.status != 202:
                     raise RuntimeError(f"the rebuild hook answered {response.status}")
-            await asyncio.wait_for(
-                _until_served(gateway, session, f"/blog/{post.slug}/", token), _REBUILD_TIMEOUT_SECONDS
-            )
+            page = f"/blog/{post.slug}/"
+            await asyncio.wait_for(_until_served(gateway, session, page, token), _REBUILD_TIMEOUT_SECONDS)
             timings.append(time.perf_counter() - started)
-    return ProductionFigures(first_request, cold_log, Samples(tuple(timings)))
+            await asyncio.sleep(EDIT_INTERVAL_SECONDS)
+    return ProductionFigures(Samples(tuple(first_requests)), cold_log, Samples(tuple(timings)))
+
+
+async def _fresh_gateway(posts: Sequence[CorpusPost], work: Path) -> RunningGateway:
+    await asyncio.to_thread(write_sitegate_site, posts, work / "sites")
+    shared = await asyncio.to_thread(copy_shared_components, work / "shared")
+    return await RunningGateway.start(
+        GatewayOptions(Mode.PRODUCTION, work / "sites", shared, work / "builds", work / "gateway.log")
+    )
+
+
+async def _first_request(gateway: RunningGateway, session: aiohttp.ClientSession, posts: Sequence[CorpusPost]) -> float:
+    target = posts[len(posts) // 2]
+    started = time.perf_counter()
+    body = await gateway.page(session, SITE_NAME, f"/blog/{target.slug}/")
+    seconds = time.perf_counter() - started
+    if target.title not in body:
+        raise RuntimeError(f"the first page served is not {target.slug}")
+    return seconds
 
 
 async def _until_served(gateway: RunningGateway, session: aiohttp.ClientSession, path: str, token: str) -> None:

@@ -22,10 +22,10 @@ RELOAD_TARGET_SECONDS = 0.100
 @dataclass(frozen=True)
 class PeerFigures:
     versions: dict[str, str]
-    floor_seconds: float
-    floor_highlight_seconds: float
-    mkdocs_seconds: float
-    pelican_seconds: float
+    floor: Samples
+    floor_highlight: Samples
+    mkdocs: Samples
+    pelican: Samples
     serve: ServeFigures
     serve_dirty: ServeFigures
 
@@ -78,8 +78,8 @@ def _header(run: RunFigures) -> list[str]:
 
 
 def _targets(run: RunFigures) -> list[str]:
-    floor = run.peers.floor_seconds
-    first = run.production.first_request_seconds
+    floor = run.peers.floor.median
+    first = run.production.first_request.median
     edit = run.manager.post_edits.timings.median
     builder_edit = run.builder.post_edits.timings.median
     event, page = run.reload.to_reload_event.median, run.reload.to_new_page.median
@@ -90,7 +90,7 @@ def _targets(run: RunFigures) -> list[str]:
         "| target (issue) | figure | verdict |",
         "|---|---|---|",
         f"| cold build no slower than the floor (3) | first request to a cold production gateway {secs(first)} "
-        f"vs floor {secs(floor)} ({ratio(first, floor)} the floor) | {_verdict(first <= floor)} |",
+        f"vs floor {secs(floor)} ({ratio(first, floor)} the floor; medians) | {_verdict(first <= floor)} |",
         f"| one-post edit ≤ 50 ms median (3) | gateway rebuild (development) {ms(edit)}; builder alone "
         f"{ms(builder_edit)} | {_verdict(edit <= EDIT_TARGET_SECONDS)} |",
         f"| shared component edit re-renders only the pages using it (3) | {b.shared_edit_rendered:,} re-rendered, "
@@ -104,38 +104,39 @@ def _targets(run: RunFigures) -> list[str]:
 
 
 def _cold(run: RunFigures) -> list[str]:
-    p, b, prod, floor = run.peers, run.builder, run.production, run.peers.floor_seconds
+    p, b, prod, floor = run.peers, run.builder, run.production, run.peers.floor.median
 
-    def row(name: str, seconds: float) -> str:
-        return f"| {name} | {secs(seconds)} | {ratio(seconds, floor)} | {ratio(p.mkdocs_seconds, seconds)} |"
+    def row(name: str, samples: Samples) -> str:
+        spread = f"{secs(samples.low)}–{secs(samples.high)}" if samples.count > 1 else "–"
+        return (
+            f"| {name} | {secs(samples.median)} | {spread} | {samples.count} | {ratio(samples.median, floor)} "
+            f"| {ratio(p.mkdocs.median, samples.median)} |"
+        )
 
     log = prod.cold_build
     split = ""
     if log.builder_seconds is not None and log.build_seconds is not None:
         split = (
-            f" The build log of that first request: {secs(log.build_seconds)} for the build, of which "
+            f" The build log of the last first request: {secs(log.build_seconds)} for the build, of which "
             f"{secs(log.builder_seconds)} in the Jinja builder and about {secs(log.build_seconds - log.builder_seconds)} "
             f"fingerprinting, precompressing ({log.precompressed:,} files, gzip and brotli) and publishing."
         )
     return [
-        "## Issue 3: cold builds (one run each)",
+        "## Issue 3: cold builds",
         "",
-        "| build | time | ÷ floor | MkDocs ÷ this |",
-        "|---|---|---|---|",
-        row("floor: markdown-it-py + one Jinja2 template, one process, no highlighting", floor),
-        row("floor with Pygments highlighting of fenced code", p.floor_highlight_seconds),
-        row(f"sitegate: `JinjaBuilder.build` alone ({b.cold_outputs:,} outputs)", b.cold_seconds),
-        row(
-            "sitegate: first request to a cold **production** gateway until the page arrives",
-            prod.first_request_seconds,
-        ),
+        "| build | median | range | runs | ÷ floor | MkDocs ÷ this |",
+        "|---|---|---|---|---|---|",
+        row("floor: markdown-it-py + one Jinja2 template, one process, no highlighting", p.floor),
+        row("floor with Pygments highlighting of fenced code", p.floor_highlight),
+        row(f"sitegate: `JinjaBuilder.build` alone ({b.cold_outputs:,} outputs)", b.cold),
+        row("sitegate: first request to a cold **production** gateway until the page arrives", prod.first_request),
         row(
             "sitegate: first request to a cold development gateway (no precompression)",
-            run.reload.first_request_seconds,
+            Samples((run.reload.first_request_seconds,)),
         ),
-        row("sitegate: `BuildManager` cold build, development (no HTTP)", run.manager.cold_seconds),
-        row(f"MkDocs {p.versions['mkdocs']}: `mkdocs build`", p.mkdocs_seconds),
-        row(f"Pelican {p.versions['pelican']}: `pelican content`", p.pelican_seconds),
+        row("sitegate: `BuildManager` cold build, development (no HTTP)", Samples((run.manager.cold_seconds,))),
+        row(f"MkDocs {p.versions['mkdocs']}: `mkdocs build`", p.mkdocs),
+        row(f"Pelican {p.versions['pelican']}: `pelican content`", p.pelican),
         "",
         f"The builder's own log of its cold build: `{'; '.join(b.cold_log.splitlines())}`.{split}",
         "",
@@ -232,7 +233,8 @@ def _method(run: RunFigures) -> list[str]:
         "## How it is measured",
         "",
         "- Cold means nothing to start from: a fresh copy of each project, no build folder and no cache "
-        "(sitegate's `.sitegate/` post and template caches are absent). Each cold build runs once.",
+        "(sitegate's `.sitegate/` post and template caches are absent). The peers and the floor run round by round, "
+        "so a burst of other load on the machine hits each alike; the ratios use medians.",
         "- Peers and the floor are timed as whole commands, from starting the interpreter to its exit, as a "
         "person waits for them. The floor (`benchmarks/floor.py`) reads front matter with PyYAML, renders with "
         "markdown-it-py configured as sitegate's (CommonMark, tables, strikethrough) and writes one file per post.",
