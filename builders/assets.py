@@ -1,5 +1,6 @@
 """Files a Jinja site ships without rendering: ``assets/`` under content-hashed names (cacheable
-forever) and ``public/`` as it is; plus writing and reusing files in a build folder."""
+forever; in development under their own names) and ``public/`` as it is; plus writing and
+reusing files in a build folder."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from builders.base import BuildError, walk_files
+from builders.deps import VIRTUAL_MARK
 
 _HASH_LENGTH = 8
 
 
 @dataclass(frozen=True)
 class Asset:
-    """``assets/css/app.css`` is served as ``/assets/css/app.<8 hex>.css``."""
+    """``assets/css/app.css`` is served as ``/assets/css/app.<8 hex>.css``, or as
+    ``/assets/css/app.css`` when not fingerprinted."""
 
     name: str
     source: str
@@ -27,16 +30,26 @@ class Asset:
     def url(self) -> str:
         return "/" + self.output
 
+    @property
+    def url_token(self) -> str:
+        """A dependency standing for the URL a page links (no file holds it): a page that links
+        an unfingerprinted asset is not rendered again when only the asset's content changes."""
+        return f"{self.source}{VIRTUAL_MARK}url@{self.url}"
 
-def fingerprint_assets(assets_dir: Path) -> dict[str, Asset]:
-    """Every file under ``assets/``, keyed by its path relative to that folder."""
+
+def fingerprint_assets(assets_dir: Path, *, hashed: bool = True) -> dict[str, Asset]:
+    """Every file under ``assets/``, keyed by its path relative to that folder. Without
+    ``hashed`` (development) the names stay as they are: a stylesheet edit then changes the
+    stylesheet alone, not every page linking it, and live reload swaps it in place."""
     assets: dict[str, Asset] = {}
     for path in walk_files(assets_dir):
         name = path.relative_to(assets_dir).as_posix()
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:_HASH_LENGTH]
-        relative = PurePosixPath(name)
-        hashed = relative.with_name(f"{relative.stem}.{digest}{relative.suffix}")
-        assets[name] = Asset(name=name, source=str(path), output=f"assets/{hashed.as_posix()}")
+        output = name
+        if hashed:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:_HASH_LENGTH]
+            relative = PurePosixPath(name)
+            output = relative.with_name(f"{relative.stem}.{digest}{relative.suffix}").as_posix()
+        assets[name] = Asset(name=name, source=str(path), output=f"assets/{output}")
     return assets
 
 
@@ -46,7 +59,7 @@ def public_files(public_dir: Path) -> dict[str, str]:
 
 
 class AssetLookup:
-    """The ``asset('app.css')`` template function; ``record`` learns which source a page used."""
+    """The ``asset('app.css')`` template function; ``record`` learns the URL a page linked."""
 
     def __init__(self, assets: Mapping[str, Asset], record: Callable[[str], None]) -> None:
         self._assets = assets
@@ -57,7 +70,7 @@ class AssetLookup:
         if asset is None:
             known = ", ".join(sorted(self._assets)) or "none"
             raise BuildError(f"asset({name!r}) is not in assets/ (known: {known})")
-        self._record(asset.source)
+        self._record(asset.url_token)
         return asset.url
 
 

@@ -1,6 +1,7 @@
-"""Markdown posts: front matter (YAML between ``---`` or TOML between ``+++``) and body.
+"""Posts: Markdown files (front matter as YAML between ``---`` or TOML between ``+++``, then
+the body) and items of backend data (``post_from_item``), held to the same rules.
 
-A ``Post`` holds what listings need (front matter and a summary); the body is read and
+A ``Post`` holds what listings need (front matter and a summary); a file's body is read and
 rendered only for the pages that show it, so a listing never pays for the full text.
 """
 
@@ -37,8 +38,9 @@ def slugify(text: str) -> str:
 
 @dataclass(frozen=True)
 class Post:
-    """One ``content/posts/*.md`` file. ``source`` is its absolute path; ``label`` the
-    site-relative name used in error messages."""
+    """One ``content/posts/*.md`` file or one post of backend data. ``source`` is the file's
+    absolute path, or a dependency token standing for the item; ``label`` names it in error
+    messages. ``body`` is the Markdown itself when no file holds it."""
 
     source: str
     label: str
@@ -51,6 +53,7 @@ class Post:
     summary: str
     body_line: int
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    body: str | None = None
 
     @property
     def url(self) -> str:
@@ -98,8 +101,46 @@ def parse_post(path: Path, label: str, text: str, markdown: MarkdownIt) -> Post:
     )
 
 
+def post_from_item(item: Any, source: str, label: str, markdown: MarkdownIt) -> Post:
+    """A post from one item of backend data, shaped like the blog API's post JSON (``slug``,
+    ``title``, ``body`` in Markdown, ``summary``, ``tags``, ``author``, ISO 8601 ``published_at``,
+    ``created_at`` and ``updated_at``); ``BuildError`` names the item and the field."""
+    if not isinstance(item, Mapping):
+        raise BuildError("a post must be a JSON object", file=label)
+    title = item.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise BuildError("a post needs a `title` (text)", file=label)
+    slug = item.get("slug")
+    if not isinstance(slug, str) or not slug or slugify(slug) != slug.lower():
+        raise BuildError(f"slug {slug!r} must be letters, digits and single dashes", file=label)
+    body = item.get("body") or ""
+    summary = item.get("summary") or ""
+    if not isinstance(body, str) or not isinstance(summary, str):
+        raise BuildError("`body` and `summary` must be text", file=label)
+    # A post published through the API has a publication time; older items may only have the
+    # time they were created.
+    date = _datetime(item.get("published_at") or item.get("created_at"), label, None, "published_at")
+    updated = _datetime(item.get("updated_at") or date, label, None, "updated_at")
+    return Post(
+        source=source,
+        label=label,
+        slug=slug.lower(),
+        title=title.strip(),
+        date=date,
+        updated=updated,
+        tags=_tags(item.get("tags") or (), label, None),
+        draft=False,
+        summary=summary.strip() or _first_paragraph(body, markdown),
+        body_line=1,
+        extra={"id": item.get("id"), "author": item.get("author") or ""},
+        body=body,
+    )
+
+
 def read_body(post: Post) -> str:
-    """The Markdown after the front matter."""
+    """The Markdown after the front matter, or the body of a post from backend data."""
+    if post.body is not None:
+        return post.body
     try:
         text = Path(post.source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -150,7 +191,7 @@ def _load_toml(source: str, label: str) -> Any:
         raise BuildError(f"bad TOML front matter: {error}", file=label, line=line) from None
 
 
-def _datetime(value: Any, label: str, line: int, key: str) -> dt.datetime:
+def _datetime(value: Any, label: str, line: int | None, key: str) -> dt.datetime:
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value.strip())
@@ -163,7 +204,7 @@ def _datetime(value: Any, label: str, line: int, key: str) -> dt.datetime:
     raise BuildError(f"a post needs a `{key}` like 2024-05-01", file=label, line=line)
 
 
-def _tags(value: Any, label: str, line: int) -> tuple[str, ...]:
+def _tags(value: Any, label: str, line: int | None) -> tuple[str, ...]:
     if isinstance(value, str):
         value = value.split(",")
     if not isinstance(value, (list, tuple)) or not all(isinstance(tag, str) for tag in value):

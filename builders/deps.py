@@ -18,8 +18,9 @@ VIRTUAL_MARK = "#sitegate-"
 
 
 class ReuseCheck:
-    """Judges outputs against the previous build. ``content_dir`` is the folder whose files are
-    handed to pages as data (the posts); ``published`` are those of them this build publishes.
+    """Judges outputs against the previous build. A dependency starting with one of
+    ``content_prefixes`` is content handed to pages as data (a post: a file of the posts folder,
+    or the token of a post from backend data); ``published`` is the content this build publishes.
 
     What changed is worked out once, so judging one output costs a few set operations whatever
     the number of its inputs: a site of thousands of pages is judged on every edit."""
@@ -28,7 +29,7 @@ class ReuseCheck:
         self,
         previous: PreviousBuild | None,
         digests: Mapping[str, str],
-        content_dir: str,
+        content_prefixes: tuple[str, ...],
         published: Iterable[str],
         virtual: Iterable[str] = (),
     ) -> None:
@@ -39,9 +40,8 @@ class ReuseCheck:
         if self._previous is not None:
             every_input = frozenset().union(*self._previous.dependencies.values())
             self._changed = _changed_inputs(every_input, self._previous.input_digests, digests, frozenset(virtual))
-            prefix = content_dir + os.sep
             self._content = frozenset(
-                path for path in every_input if path.startswith(prefix) and not path.endswith(os.sep)
+                path for path in every_input if path.startswith(content_prefixes) and not path.endswith(os.sep)
             )
 
     @property

@@ -1,5 +1,6 @@
 """The ``jinja`` builder: pages, layouts and components (site first, shared library second),
-Markdown posts with their listings and feeds, theme, fingerprinted assets and Tailwind.
+posts (Markdown files, and the posts of a ``[data]`` entry named by ``posts_from``) with their
+listings and feeds, theme, fingerprinted assets and Tailwind.
 
 Every output records the inputs it used, and an output whose inputs are unchanged since the
 previous build is linked from it instead of rendered again (see ``builders.deps``). A builder
@@ -25,6 +26,7 @@ from builders.deps import ReuseCheck
 from builders.feeds import SitemapEntry, atom_feed, sitemap
 from builders.jinja_memory import SiteMemory
 from builders.jinja_plan import check_collisions, plan_pages
+from builders.jinja_posts import api_posts_prefix, merge_posts, posts_source
 from builders.jinja_render import (
     STOPPED,
     PageJob,
@@ -98,10 +100,9 @@ class _SiteBuild:
         per_page = self.options.get("posts_per_page", 10)
         if not isinstance(per_page, int) or isinstance(per_page, bool) or per_page < 1:
             raise BuildError("`posts_per_page` must be a whole number of 1 or more", file="site.toml")
-        posts = self.memory.posts.load(
-            self.site_dir, self.posts_dir, self.ctx.input_digests, self.cache_dir / "posts.json", drafts=self.ctx.dev
-        )
-        assets = fingerprint_assets(self.site_dir / "assets")
+        data = _plain(self.ctx.data)
+        posts = self._posts(data)
+        assets = fingerprint_assets(self.site_dir / "assets", hashed=not self.ctx.dev)
         public = public_files(self.site_dir / "public")
         tailwind = uses_tailwind(self.site_dir, self.options)
         plan_deps = frozenset({self.site_toml, self.posts_dir + os.sep})
@@ -115,19 +116,22 @@ class _SiteBuild:
             + [(asset.output, f"assets/{asset.name}") for asset in assets.values()]
             + [(output, f"public/{output}") for output in public]
         )
-        data = _plain(self.ctx.data)
         base_url = self._base_url()
         # The sitemap lists every page, so it would follow every post; it stands for its own
         # content instead, and a post edit that moves no URL and no date leaves it as it was.
         sitemap_xml = self._sitemap(base_url, posts, jobs)
         sitemap_token = content_token(self.site_toml, "sitemap", sitemap_xml)
+        api_prefix = api_posts_prefix(self.site_toml)
         reuse = ReuseCheck(
             self.ctx.previous,
             self.ctx.input_digests,
-            self.posts_dir,
+            (self.posts_dir + os.sep, api_prefix),
             published=(post.source for post in posts),
             virtual=blog.tokens.union(
-                [sitemap_token], (data_token(self.site_toml, name, value) for name, value in data.items())
+                [sitemap_token],
+                (data_token(self.site_toml, name, value) for name, value in data.items()),
+                (post.source for post in posts if post.source.startswith(api_prefix)),
+                (asset.url_token for asset in assets.values()),
             ),
         )
         for asset in assets.values():
@@ -168,6 +172,17 @@ class _SiteBuild:
             log="".join(self.log),
         )
 
+    def _posts(self, data: Mapping[str, Any]) -> list[Post]:
+        """Published posts (in development, Markdown drafts too), newest first."""
+        markdown_posts = self.memory.posts.load(
+            self.site_dir, self.posts_dir, self.ctx.input_digests, self.cache_dir / "posts.json", drafts=self.ctx.dev
+        )
+        source = posts_source(self.options, data)
+        if source is None:
+            return markdown_posts
+        name, items = source
+        return merge_posts(markdown_posts, self.memory.posts.load_api(items, name, self.site_toml))
+
     def _sitemap(self, base_url: str, posts: list[Post], jobs: list[PageJob]) -> bytes:
         # Exactly what the sitemap shows: every page's URL and each post's date.
         key = (base_url, tuple(job.output for job in jobs), tuple((post.slug, post.updated) for post in posts))
@@ -176,7 +191,7 @@ class _SiteBuild:
         return self.memory.sitemap[1]
 
     def _has_blog(self) -> bool:
-        return Path(self.posts_dir).is_dir()
+        return Path(self.posts_dir).is_dir() or "posts_from" in self.options
 
     def _base_url(self) -> str:
         base = self.options.get("base_url") or f"https://{self.ctx.site_name}"

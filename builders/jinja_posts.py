@@ -1,23 +1,76 @@
 """The posts a Jinja build publishes, each parsed once per content digest: a long-lived builder
-keeps them in memory between builds, and a fresh one starts from the site's cache file."""
+keeps them in memory between builds, and a fresh one starts from the site's cache file.
+
+Besides ``content/posts/*.md``, a site may publish the posts of a ``[data]`` entry (the blog
+API's posts, fetched by the gateway). Each such post's ``source`` is a dependency token naming
+its content (``api_post_source``), so the outputs showing one API post depend on that post alone.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from markdown_it import MarkdownIt
 
 from builders.base import BuildError, walk_paths
-from builders.content import Post, new_markdown, parse_post
+from builders.content import Post, new_markdown, parse_post, post_from_item
+from builders.deps import VIRTUAL_MARK
 from builders.post_cache import PostCache
+
+API_POST_MARK = VIRTUAL_MARK + "post:"
+
+
+def api_posts_prefix(site_toml: str) -> str:
+    """How every API post's ``source`` starts: such a dependency is content handed to a page."""
+    return site_toml + API_POST_MARK
+
+
+def api_post_source(site_toml: str, name: str, item: Any, index: int) -> str:
+    """A dependency standing for one item of the ``[data]`` entry ``name``: equal while the item is."""
+    digest = hashlib.blake2b(json.dumps(item, sort_keys=True, default=str).encode(), digest_size=12).hexdigest()
+    slug = item.get("slug") if isinstance(item, Mapping) else None
+    return f"{api_posts_prefix(site_toml)}{name}/{slug if isinstance(slug, str) else index}@{digest}"
+
+
+def posts_source(options: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """The ``[data]`` entry whose items a site publishes as posts (``posts_from = "<name>"``
+    in ``site.toml``) and those items as the gateway fetched them; ``None`` for a site without."""
+    name = options.get("posts_from")
+    if name is None:
+        return None
+    table = options.get("data")
+    if not isinstance(name, str) or not isinstance(table, Mapping) or name not in table:
+        raise BuildError(f"`posts_from` must name an entry of [data], not {name!r}", file="site.toml")
+    if name not in data:
+        raise BuildError(f"`posts_from = {name!r}`: the gateway fetched no [data] {name} for this build", file="site.toml")
+    return name, data[name]
+
+
+def merge_posts(markdown_posts: Iterable[Post], api_posts: Iterable[Post]) -> list[Post]:
+    """Both kinds of posts, newest first; two posts with one slug would make one page twice."""
+    by_slug: dict[str, Post] = {}
+    for post in [*markdown_posts, *api_posts]:
+        other = by_slug.setdefault(post.slug, post)
+        if other is not post:
+            raise BuildError(
+                f"this post and {post.label} have the same slug {post.slug!r} (both would be "
+                f"/blog/{post.slug}/); change one of them",
+                file=other.label,
+            )
+    return sorted(by_slug.values(), key=lambda post: (post.date, post.slug), reverse=True)
 
 
 class PostStore:
-    """Parsed posts of one site by source path, with the digest they were parsed from."""
+    """Parsed posts of one site: Markdown ones by source path, with the digest they were parsed
+    from; API ones by their source token, which names their content."""
 
     def __init__(self) -> None:
         self._known: dict[str, tuple[str, Post]] = {}
+        self._api: dict[str, Post] = {}
 
     def load(
         self, site_dir: Path, posts_dir: str, digests: Mapping[str, str], cache_file: Path, drafts: bool
@@ -61,3 +114,30 @@ class PostStore:
             disk.save()
         posts.sort(key=lambda post: (post.date, post.slug), reverse=True)
         return posts
+
+    def load_api(self, items: Any, name: str, site_toml: str) -> list[Post]:
+        """The published posts among ``items``, the ``[data]`` entry ``name`` (an item without a
+        ``status`` counts as published), in the order given."""
+        if not isinstance(items, list):
+            raise BuildError(f"[data] {name} must be a list of posts for `posts_from`", file="site.toml")
+        markdown: MarkdownIt | None = None
+        known: dict[str, Post] = {}
+        posts: list[Post] = []
+        for index, item in enumerate(items):
+            if isinstance(item, Mapping) and item.get("status", "published") != "published":
+                continue
+            source = api_post_source(site_toml, name, item, index)
+            post = self._api.get(source)
+            if post is None:
+                if markdown is None:
+                    markdown = new_markdown()
+                post = post_from_item(item, source, _api_label(name, item, index), markdown)
+            known[source] = post
+            posts.append(post)
+        self._api = known
+        return posts
+
+
+def _api_label(name: str, item: Any, index: int) -> str:
+    slug = item.get("slug") if isinstance(item, Mapping) else None
+    return f"[data] {name} “{slug}”" if isinstance(slug, str) and slug else f"[data] {name} item {index + 1}"

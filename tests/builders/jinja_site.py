@@ -3,6 +3,7 @@ builds them (digests of every input, the previous build handed over)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import shutil
 import tomllib
@@ -12,6 +13,8 @@ from typing import Any
 
 from builders.base import BuildContext, BuildResult, PreviousBuild
 from builders.jinja import JinjaBuilder
+from shared.backend.blog import post_json
+from shared.backend.store import Post, PostStatus
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / "shared" / "components"
@@ -30,6 +33,37 @@ def copy_tree(source: Path, target: Path) -> Path:
     """A copy of a site or of the shared library, without tool caches."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("node_modules", ".sitegate"))
     return target
+
+
+def api_post(
+    slug: str,
+    title: str,
+    published: str,
+    *,
+    body: str = "An API post.",
+    tags: tuple[str, ...] = (),
+    summary: str = "",
+    status: str = "published",
+    updated: str | None = None,
+) -> dict[str, Any]:
+    """A post as the backend's blog API lists it: what the gateway hands a build for
+    ``[data] posts = "/api/blog/posts"``. Dates are ISO dates or date-times (UTC)."""
+    published_at = dt.datetime.fromisoformat(published).replace(tzinfo=dt.UTC)
+    updated_at = dt.datetime.fromisoformat(updated).replace(tzinfo=dt.UTC) if updated else published_at
+    return post_json(
+        Post(
+            id=f"id-{slug}", tenant="site.example", slug=slug, title=title, body=body, summary=summary, tags=tags,
+            status=PostStatus(status), author="Ada", author_id=None, created_at=published_at, updated_at=updated_at,
+            published_at=published_at if status == "published" else None,
+        )
+    )
+
+
+def publish_api_posts(site_dir: Path) -> Path:
+    """Make ``site_dir`` publish the posts of its ``[data] posts`` as blog posts."""
+    toml = site_dir / "site.toml"
+    toml.write_text(f'posts_from = "posts"\n{toml.read_text()}\n[data]\nposts = "/api/blog/posts"\n')
+    return site_dir
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,24 @@ def test_names_carry_a_content_hash(tmp_path: Path) -> None:
     assert fingerprint_assets(assets)["app.css"].output != "assets/app.ca978112.css"
 
 
-def test_asset_lookup_records_the_source_and_refuses_unknown_names(tmp_path: Path) -> None:
-    table = fingerprint_assets(write_files(tmp_path / "assets", {"app.css": "a"}))
+def test_without_fingerprints_names_stay_as_they_are(tmp_path: Path) -> None:
+    assets = write_files(tmp_path / "assets", {"app.css": "a", "js/app.min.js": "b"})
+    table = fingerprint_assets(assets, hashed=False)
+    assert (table["app.css"].url, table["js/app.min.js"].url) == ("/assets/app.css", "/assets/js/app.min.js")
+    (assets / "app.css").write_text("changed")
+    assert fingerprint_assets(assets, hashed=False)["app.css"] == table["app.css"]
+
+
+def test_asset_lookup_records_the_url_it_gave_and_refuses_unknown_names(tmp_path: Path) -> None:
+    assets = write_files(tmp_path / "assets", {"app.css": "a"})
     used: list[str] = []
-    lookup = AssetLookup(table, used.append)
+    lookup = AssetLookup(fingerprint_assets(assets), used.append)
     assert lookup("/app.css") == "/assets/app.ca978112.css"
-    assert used == [str(tmp_path / "assets" / "app.css")]
+    (assets / "app.css").write_text("changed")
+    AssetLookup(fingerprint_assets(assets), used.append)("app.css")
+    AssetLookup(fingerprint_assets(assets, hashed=False), used.append)("app.css")
+    # A page depends on the URL it links: a new fingerprint or a switch of mode changes it.
+    assert len(set(used)) == 3 and all(token.startswith(str(assets / "app.css")) for token in used)
     with pytest.raises(BuildError, match="known: app.css"):
         lookup("nope.css")
 

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from builders.base import BuildError
-from builders.content import new_markdown, parse_post, read_body, slugify, split_front_matter
+from builders.content import (
+    new_markdown,
+    parse_post,
+    post_from_item,
+    read_body,
+    slugify,
+    split_front_matter,
+)
+from tests.builders.jinja_site import api_post
 
 
 def parse(tmp_path: Path, text: str, name: str = "hello-world.md"):  # type: ignore[no-untyped-def]
@@ -91,3 +99,15 @@ def test_a_file_name_becomes_a_slug(tmp_path: Path) -> None:
 def test_slugify() -> None:
     assert slugify("Hello, World!") == "hello-world"
     assert slugify("C++ & Rust") == "c-rust"
+
+
+def test_a_post_from_backend_data_is_a_post_with_its_body_in_hand() -> None:
+    item = api_post("from-api", "From the API", "2024-05-01T09:30:00", body="Hi *there*.", tags=("a", "B c"), updated="2024-06-01")
+    post = post_from_item(item, "token", "[data] posts “from-api”", new_markdown())
+    assert (post.title, post.slug, post.url, post.tags, post.draft) == ("From the API", "from-api", "/blog/from-api/", ("a", "B c"), False)
+    assert post.date == dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.timezone.utc)
+    assert post.updated.date() == dt.date(2024, 6, 1)
+    assert (post.summary, read_body(post), post.extra["author"]) == ("Hi there.", "Hi *there*.", "Ada")
+    # An item without a publication time is dated by its creation.
+    undated = post_from_item({**item, "published_at": None}, "token", "label", new_markdown())
+    assert undated.date == dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.timezone.utc)

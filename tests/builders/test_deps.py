@@ -9,12 +9,13 @@ from builders.deps import ReuseCheck, outputs_affected_by
 
 POSTS = "/site/content/posts"
 A, B, C = (f"{POSTS}/{name}.md" for name in "abc")
+CONTENT = (POSTS + os.sep,)
 LAYOUT, OVERRIDE = "/shared/layouts/post.html", "/site/components/layouts/post.html"
 
 
 def check(before: dict[str, str], now: dict[str, str], deps: dict[str, set[str]], published: set[str]) -> ReuseCheck:
     previous = PreviousBuild("/out", {k: frozenset(v) for k, v in deps.items()}, before)  # type: ignore[arg-type]
-    return ReuseCheck(previous, now, POSTS, published)
+    return ReuseCheck(previous, now, CONTENT, published)
 
 
 def test_unchanged_inputs_mean_reuse_and_a_changed_one_does_not() -> None:
@@ -62,16 +63,27 @@ def test_content_handed_to_a_page_must_be_the_same_files() -> None:
 
 
 def test_nothing_is_reused_without_digests_or_a_previous_build() -> None:
-    assert not ReuseCheck(None, {A: "1"}, POSTS, {A}).reusable("a.html")
+    assert not ReuseCheck(None, {A: "1"}, CONTENT, {A}).reusable("a.html")
     previous = PreviousBuild("/out", {"a.html": frozenset({A})}, {A: "1"})  # type: ignore[arg-type]
-    assert not ReuseCheck(previous, {}, POSTS, {A}).reusable("a.html", frozenset({A}))
+    assert not ReuseCheck(previous, {}, CONTENT, {A}).reusable("a.html", frozenset({A}))
 
 
 def test_a_virtual_dependency_holds_while_this_build_has_the_same_one() -> None:
     token = "/site/site.toml#sitegate-data:team@abc"
     previous = PreviousBuild("/out", {"team.html": frozenset({token})}, {A: "1"})  # type: ignore[arg-type]
-    assert ReuseCheck(previous, {A: "1"}, POSTS, set(), virtual={token}).reusable("team.html")
-    assert not ReuseCheck(previous, {A: "1"}, POSTS, set(), virtual={token.replace("abc", "def")}).reusable("team.html")
+    assert ReuseCheck(previous, {A: "1"}, CONTENT, set(), virtual={token}).reusable("team.html")
+    assert not ReuseCheck(previous, {A: "1"}, CONTENT, set(), virtual={token.replace("abc", "def")}).reusable("team.html")
+
+
+def test_posts_from_backend_data_are_content_too() -> None:
+    api = "/site/site.toml#sitegate-post:"
+    p, q = f"{api}posts/p@1", f"{api}posts/q@1"
+    previous = PreviousBuild("/out", {"blog.html": frozenset({A, p})}, {A: "1"})  # type: ignore[arg-type]
+    reuse = ReuseCheck(previous, {A: "1"}, (POSTS + os.sep, api), {A, p, q}, virtual={p, q})
+    assert reuse.reusable("blog.html", frozenset({A, p}))
+    assert not reuse.reusable("blog.html", frozenset({A, q}))  # one API post left the page, another joined
+    edited = ReuseCheck(previous, {A: "1"}, (POSTS + os.sep, api), {A, p.replace("@1", "@2")}, virtual={p.replace("@1", "@2")})
+    assert not edited.reusable("blog.html", frozenset({A, p.replace("@1", "@2")}))
 
 
 def test_outputs_affected_by_a_path() -> None:

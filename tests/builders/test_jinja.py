@@ -12,7 +12,7 @@ import pytest
 
 from builders.base import BuildError
 from builders.jinja import JinjaBuilder
-from tests.builders.jinja_site import REPO, build, copy_tree, write_files
+from tests.builders.jinja_site import REPO, api_post, build, copy_tree, write_files
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -151,6 +151,10 @@ def test_assets_get_content_hashed_names_that_change_with_content(tmp_path: Path
     new_css, new_logo = second.read("index.html").split()
     assert new_css != css and new_logo == logo
     assert not (second.out / css.lstrip("/")).exists()
+    # In development the names stay, so an edit changes the asset and not the pages linking it.
+    development = build(site, mode="development")
+    assert development.read("index.html") == "/assets/app.css /assets/img/logo.svg"
+    assert development.read("assets/app.css") == "body { color: blue }"
 
 
 def test_a_site_override_replaces_the_shared_component_for_that_site_only(tmp_path: Path) -> None:
@@ -215,17 +219,25 @@ def test_data_comes_from_the_backend_and_from_data_files(tmp_path: Path) -> None
 
 
 def test_the_example_sites_override_per_site(tmp_path: Path) -> None:
-    coders = build(copy_tree(REPO / "sites" / "codersinflow.com", tmp_path / "codersinflow.com"), tailwind=False)
+    # codersinflow.com publishes its API posts too; this is what the gateway would fetch for it.
+    api_posts = {"posts": [api_post("from-the-api", "Written through the API", "2030-01-01", body="Via *the API*.")]}
+    coders = build(copy_tree(REPO / "sites" / "codersinflow.com", tmp_path / "codersinflow.com"), data=api_posts, tailwind=False)
     dark = build(copy_tree(REPO / "sites" / "darkflows.com", tmp_path / "darkflows.com"), tailwind=False)
     coders_post = coders.read("blog/welcome/index.html")
     dark_post = dark.read("blog/dark-by-default/index.html")
     assert 'class="sg-post"' in coders_post and "df-post" not in coders_post
     assert "df-post" in dark_post and 'class="sg-post"' not in dark_post
     assert "bg-gradient-to-r" in coders.read("index.html")  # its hero extends the shared one
-    assert "bg-gradient-to-r" not in dark.read("index.html")
+    dark_home = dark.read("index.html")
+    assert "bg-gradient-to-r" not in dark_home
+    # darkflows' own hero: a large headline and its call to action as a solid red button.
+    assert re.search(r'<h1 class="[^"]*text-5xl[^"]*">See every flow\.', dark_home)
+    assert re.search(r'<a href="/blog/" class="sg-button sg-button--primary [^"]*bg-blood-600[^"]*">Read the log</a>', dark_home)
     assert "--primary: #3B82F6;" in coders.read("theme.css") and "--dark: #0A0A0A;" in coders.read("theme.css")
     assert "--primary: #DC2626;" in dark.read("theme.css") and "--dark: #000000;" in dark.read("theme.css")
     assert "Our roadmap" not in coders.read("blog/index.html")  # a draft
+    assert "<em>the API</em>" in coders.read("blog/from-the-api/index.html")
+    assert "Written through the API" in coders.read("blog/index.html") and "Welcome" in coders.read("blog/page/2/index.html")
 
 
 @pytest.mark.parametrize("name", ["default", "blog"])

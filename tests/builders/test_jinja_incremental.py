@@ -4,11 +4,21 @@ outputs that used it; everything else is reused, and the result equals a cold bu
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from builders.base import BuildError
 from builders.jinja import JinjaBuilder
-from tests.builders.jinja_site import SHARED, Built, build, copy_tree, write_files
+from tests.builders.jinja_site import (
+    SHARED,
+    Built,
+    api_post,
+    build,
+    copy_tree,
+    publish_api_posts,
+    write_files,
+)
 
 POST_PAGES = {f"blog/{slug}/index.html" for slug in ("a", "b", "c", "d")}
 LISTINGS = {"blog/index.html", "blog/page/2/index.html", "tags/x/index.html", "tags/y/index.html"}
@@ -45,10 +55,10 @@ def site(tmp_path: Path) -> Path:
     )
 
 
-def rebuild(site: Path, shared: Path, before: Built) -> Built:
+def rebuild(site: Path, shared: Path, before: Built, data: dict[str, Any] | None = None) -> Built:
     """An incremental build after an edit, checked against a cold build of the same inputs."""
-    after = build(site, shared_dir=shared, previous=before)
-    assert after.tree() == build(site, shared_dir=shared).tree()
+    after = build(site, shared_dir=shared, previous=before, data=data)
+    assert after.tree() == build(site, shared_dir=shared, data=data).tree()
     return after
 
 
@@ -161,6 +171,40 @@ def test_editing_an_asset_renders_its_new_name_and_the_pages_that_link_it(site: 
     assert f'href="/{new_asset}"' in after.read("index.html")
 
 
+def test_in_development_a_stylesheet_edit_changes_the_stylesheet_alone(site: Path, shared: Path) -> None:
+    first = build(site, shared_dir=shared, mode="development")
+    assert 'href="/assets/app.css"' in first.read("index.html")
+    (site / "assets/app.css").write_text("body { margin: 1px }")
+    after = build(site, shared_dir=shared, previous=first, mode="development")
+    assert after.rendered == {"assets/app.css"}
+    assert after.tree() == build(site, shared_dir=shared, mode="development").tree()
+    (site / "assets/app.css").unlink()
+    with pytest.raises(BuildError, match="app.css"):
+        build(site, shared_dir=shared, previous=after, mode="development")
+
+
+def test_publishing_an_api_post_leaves_the_other_posts_pages_alone(site: Path, shared: Path) -> None:
+    publish_api_posts(site)
+    one = api_post("p", "API one", "2024-01-10", tags=("x",))
+    first = build(site, shared_dir=shared, data={"posts": [one]})
+    assert "API one" in first.read("blog/index.html")
+    after = rebuild(site, shared, first, {"posts": [api_post("q", "API two", "2024-01-11", tags=("z",)), one]})
+    assert {"blog/q/index.html", "blog/index.html", "tags/z/index.html", "feed.xml", "sitemap.xml"} <= after.rendered
+    assert after.rendered.isdisjoint(POST_PAGES | {"blog/p/index.html", "tags/y/index.html", "about/index.html"})
+
+
+def test_editing_an_api_post_renders_its_page_and_the_listings_that_show_it(site: Path, shared: Path) -> None:
+    publish_api_posts(site)
+    others = [api_post("q", "API two", "2024-01-11", tags=("z",))]
+    first = build(site, shared_dir=shared, data={"posts": [*others, api_post("p", "API one", "2024-01-10", tags=("x",))]})
+    edited = api_post("p", "API one", "2024-01-10", tags=("x",), body="Edited *text*.")
+    after = rebuild(site, shared, first, {"posts": [*others, edited]})
+    assert after.rendered == {"blog/p/index.html", "blog/index.html", "tags/x/index.html", "tags/index.html", "feed.xml"}
+    assert "<em>text</em>" in after.read("blog/p/index.html")
+    gone = rebuild(site, shared, after, {"posts": others})
+    assert "blog/p/index.html" not in gone.result.files and "blog/q/index.html" not in gone.rendered
+
+
 def test_a_page_that_lists_all_posts_depends_on_every_post(site: Path, shared: Path) -> None:
     write_files(site, {"pages/index.html": "{% for p in site.posts %}{{ p.title }}{% endfor %}"})
     first = build(site, shared_dir=shared)
@@ -223,6 +267,8 @@ def test_one_builder_kept_across_edits_builds_what_a_fresh_one_would(site: Path,
     rendered Markdown, the blog plan, compiled templates) must never show in what it builds."""
     original_a = (site / "content/posts/a.md").read_text()
     card = shared / "blog/post_card.html"
+    publish_api_posts(site)
+    api = [api_post("p", "API one", "2024-01-03T12:00:00", tags=("x",)), api_post("q", "API two", "2023-12-01")]
     edits = [
         ("a post's body", lambda: (site / "content/posts/a.md").write_text(original_a.replace("The body", "A new body"))),
         ("a post's title and tags", lambda: (site / "content/posts/c.md").write_text(post("C renamed", "2024-01-03", "x, y"))),
@@ -236,15 +282,22 @@ def test_one_builder_kept_across_edits_builds_what_a_fresh_one_would(site: Path,
         ("a post deleted", lambda: (site / "content/posts/e.md").unlink()),
         ("a post reverted", lambda: (site / "content/posts/a.md").write_text(original_a)),
         ("a draft", lambda: (site / "content/posts/f.md").write_text(post("F", "2024-01-07", "y").replace("tags", "draft: true\ntags"))),
+        ("an API post published", lambda: api.insert(0, api_post("r", "API three", "2024-01-08", tags=("Y",)))),
+        ("an API post's body", lambda: api.__setitem__(1, api_post("p", "API one", "2024-01-03T12:00:00", tags=("x",), body="New."))),
+        ("an API post retitled and retagged", lambda: api.__setitem__(2, api_post("q", "API 2", "2023-12-01", tags=("x", "z")))),
+        ("an API post's update date", lambda: api.__setitem__(2, api_post("q", "API 2", "2023-12-01", tags=("x", "z"), updated="2024-03-01"))),
+        ("an API post unpublished", lambda: api.__setitem__(0, api_post("r", "API three", "2024-01-08", status="draft"))),
+        ("an API post deleted", lambda: api.pop(1)),
     ]
     builder = JinjaBuilder()
-    before = build(site, shared_dir=shared, builder=builder)
+    before = build(site, shared_dir=shared, builder=builder, data={"posts": list(api)})
     for what, edit in edits:
         edit()
         for mode in ("production", "development"):
-            after = build(site, shared_dir=shared, previous=before, mode=mode, builder=builder)
-            cold = build(site, shared_dir=shared, mode=mode)
+            data = {"posts": list(api)}
+            after = build(site, shared_dir=shared, previous=before, mode=mode, builder=builder, data=data)
+            cold = build(site, shared_dir=shared, mode=mode, data=data)
             assert after.tree() == cold.tree(), f"after {what}, in {mode}"
             assert after.result.dependencies == cold.result.dependencies, f"after {what}, in {mode}"
             before = after
-    assert "F" in before.read("blog/index.html")
+    assert "F" in before.read("blog/index.html") and "API three" not in before.read("blog/index.html")

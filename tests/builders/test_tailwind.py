@@ -7,7 +7,18 @@ from pathlib import Path
 import pytest
 
 from builders.base import BuildError
-from tests.builders.jinja_site import REPO, Built, build, copy_tree, write_files
+from tests.builders.jinja_site import (
+    REPO,
+    Built,
+    api_post,
+    build,
+    copy_tree,
+    write_files,
+)
+
+# What the gateway fetches for each site's [data] (codersinflow.com publishes its API posts).
+SITE_DATA = {"codersinflow.com": {"posts": [api_post("api-post", "An API post", "2024-06-01")]}, "darkflows.com": {}}
+CODERS_DATA = SITE_DATA["codersinflow.com"]
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +28,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Bui
     built: dict[str, tuple[Path, Built]] = {}
     for name in ("codersinflow.com", "darkflows.com"):
         site = copy_tree(REPO / "sites" / name, root / name)
-        built[name] = (site, build(site))
+        built[name] = (site, build(site, data=SITE_DATA[name]))
     return built
 
 
@@ -31,12 +42,13 @@ def test_the_example_sites_get_their_own_tailwind_css(sites: dict[str, tuple[Pat
     assert ".rounded-flow{" not in dark_css
     # Classes passed to shared components by each site's pages end up in its CSS.
     assert ".md\\:grid-cols-2{" in coders_css and ".tracking-terminal{" in dark_css
+    assert ".md\\:text-7xl{" in dark_css and ".bg-blood-600{" in dark_css  # darkflows' hero and its button
     assert '<link rel="stylesheet" href="/tailwind.css">' in coders.read("blog/index.html")
 
 
 def test_an_unchanged_site_reuses_its_css_and_its_packages(sites: dict[str, tuple[Path, Built]]) -> None:
     site, first = sites["codersinflow.com"]
-    again = build(site, previous=first)
+    again = build(site, previous=first, data=CODERS_DATA)
     assert again.rendered == set()
     assert again.read("tailwind.css") == first.read("tailwind.css")
     assert "npm ci" not in again.result.log and "tailwindcss" not in again.result.log
@@ -56,11 +68,11 @@ def test_packages_are_installed_when_missing_or_when_the_lock_file_changes(
     sites: dict[str, tuple[Path, Built]], tmp_path: Path
 ) -> None:
     site = copy_tree(sites["codersinflow.com"][0], tmp_path / "codersinflow.com")
-    assert "npm ci" in build(site).result.log
-    assert "npm ci" not in build(site).result.log
+    assert "npm ci" in build(site, data=CODERS_DATA).result.log
+    assert "npm ci" not in build(site, data=CODERS_DATA).result.log
     lock = site / "package-lock.json"
     lock.write_text(lock.read_text() + "\n")
-    assert "npm ci" in build(site).result.log
+    assert "npm ci" in build(site, data=CODERS_DATA).result.log
 
 
 def test_a_broken_tailwind_config_fails_the_build_with_its_output(sites: dict[str, tuple[Path, Built]], tmp_path: Path) -> None:
