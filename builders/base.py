@@ -107,6 +107,16 @@ class Builder(Protocol):
         ...
 
 
+def plain(value: Any) -> Any:
+    """Read-only options and data (mappings, tuples) as plain dicts and lists: for JSON, and to
+    pickle for worker processes."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
 def walk_files(root: Path, ignored_dirs: frozenset[str] = IGNORED_DIRS) -> Iterator[Path]:
     """Regular files under ``root`` in a stable order, skipping ignored folders and dotfiles."""
     return map(Path, walk_paths(str(root), ignored_dirs))

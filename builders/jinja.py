@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from builders.assets import OutputDir, fingerprint_assets, public_files
-from builders.base import BuildContext, BuildError, BuildResult, walk_paths
+from builders.base import BuildContext, BuildError, BuildResult, plain, walk_paths
 from builders.content import Post
 from builders.deps import ReuseCheck
 from builders.feeds import SitemapEntry, atom_feed, sitemap
@@ -85,7 +85,7 @@ class _SiteBuild:
         self.shared_dir = ctx.shared_dir.absolute()
         self.site_toml = str(self.site_dir / "site.toml")
         self.posts_dir = str(self.site_dir / "content" / "posts")
-        self.options = _plain(ctx.options)
+        self.options = plain(ctx.options)
         self.output = OutputDir(ctx.out_dir)
         # The site's own cache folder (never an input): parsed posts and compiled templates, for
         # a builder that does not remember them yet.
@@ -100,7 +100,7 @@ class _SiteBuild:
         per_page = self.options.get("posts_per_page", 10)
         if not isinstance(per_page, int) or isinstance(per_page, bool) or per_page < 1:
             raise BuildError("`posts_per_page` must be a whole number of 1 or more", file="site.toml")
-        data = _plain(self.ctx.data)
+        data = plain(self.ctx.data)
         posts = self._posts(data)
         assets = fingerprint_assets(self.site_dir / "assets", hashed=not self.ctx.dev)
         public = public_files(self.site_dir / "public")
@@ -290,12 +290,3 @@ def _job_source(job: PageJob, posts: list[Post]) -> str:
     if job.post is not None:
         return posts[job.post].label
     return job.template
-
-
-def _plain(value: Any) -> Any:
-    """Options as plain dicts and lists, so they pickle for worker processes."""
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value

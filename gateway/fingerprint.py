@@ -12,6 +12,8 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from builders.base import plain
+
 _CHUNK = 1 << 20
 
 
@@ -53,14 +55,6 @@ def input_labels(paths: Iterable[str], site_dir: Path, shared_dir: Path) -> Iter
             yield path, "abs:" + path
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
-
-
 def fingerprint(
     *,
     builder: str,
@@ -73,11 +67,11 @@ def fingerprint(
     """``inputs`` maps each input's label to its content digest; ``data`` is what the backend
     gave the build, so a new post makes a new build."""
     document = {
-        "data": _plain(data),
+        "data": plain(data),
         "builder": builder,
         "mode": mode,
-        "options": _plain(options),
-        "env": _plain(env),
+        "options": plain(options),
+        "env": plain(env),
         "inputs": sorted(inputs.items()),
     }
     encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
