@@ -27,7 +27,12 @@ from builders.assets import Asset, AssetLookup, OutputDir
 from builders.base import BuildError
 from builders.content import Post, new_markdown, read_body
 from builders.deps import VIRTUAL_MARK
-from builders.jinja_env import RecordingEnvironment, SiteLoader, TemplateMemory, template_error
+from builders.jinja_env import (
+    RecordingEnvironment,
+    SiteLoader,
+    TemplateMemory,
+    template_error,
+)
 from builders.jinja_views import (
     DataView,
     PageInfo,
