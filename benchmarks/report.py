@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from benchmarks.build_bench import SHARED_COMPONENT, BuilderFigures, EditRun, ManagerFigures
+from benchmarks.build_bench import EDIT_INTERVAL_SECONDS, SHARED_COMPONENT, BuilderFigures, EditRun, ManagerFigures
 from benchmarks.corpus import CorpusPost
 from benchmarks.machine import Machine
 from benchmarks.mkdocs_serve import ServeFigures
@@ -242,7 +242,9 @@ def _method(run: RunFigures) -> list[str]:
         "on 127.0.0.1), so the client never shares their event loop. A first request is timed from sending it "
         "until the whole body has arrived.",
         "- Edits append a paragraph carrying a fresh token to the end of a post (front matter untouched), each to a "
-        "different post spread over the corpus; a figure counts only once the new token is seen where it should be.",
+        "different post spread over the corpus; a figure counts only once the new token is seen where it should be. "
+        f"Edits through a gateway are {EDIT_INTERVAL_SECONDS:.0f} s apart, as a person saves, so the work a gateway "
+        "does after publishing (completing the build folder, pruning old builds) falls between them.",
         "- Development reloads: a tab's stream `/_sitegate/events?path=/blog/<slug>/` is open before the write; "
         "the page is fetched right after the `reload` event, as the browser would. The watcher's debounce "
         "(50 ms by default) is part of the figure, as it is of what a person sees.",
