@@ -1,5 +1,6 @@
-"""One build of one site, start to finish, in a worker thread: fingerprint the inputs, reuse the
-build with that id or make it in a staging folder, precompress, publish, describe its files."""
+"""One build of one site, in a worker thread: fingerprint the inputs, reuse the build with that
+id or make it in a staging folder, publish it, describe its files; then, once it is in
+service, finish it (carry unchanged files over, precompress) and remove old builds."""
 
 from __future__ import annotations
 
@@ -140,15 +141,14 @@ class BuildStep:
         folder (while it is still the one in service), point ``current`` at it, and remove old
         builds nothing uses. Returns the build with a table describing its own folder."""
         build_dir = SiteBuildDir(self.settings.build_dir / build.site_name)
-        if build_dir.is_incomplete(build.build_id) and _is(current(), build):
-            # Outside the lock: this only adds links to a published folder, and the folders it
-            # links from are in use by ``build``'s table, so no prune removes them meanwhile.
+        if _is(current(), build):
+            # Outside the lock: this only adds files to a published folder (links from folders
+            # ``build``'s table uses, which no prune removes meanwhile, and compressed siblings).
             try:
-                build_dir.complete(build.build_id)
-                build = replace(build, table=FileTable.scan(build.path, build.table))
+                build = self._finish(build_dir, build)
             except OSError as error:
                 # Only a build already out of service can lose its folder meanwhile.
-                log.debug("%s: build %s not completed: %s", build.site_name, build.build_id, error)
+                log.debug("%s: build %s not finished: %s", build.site_name, build.build_id, error)
         with self._lock(build.site_name):
             serving = current() or build
             site_root = build_dir.root.resolve()
@@ -158,6 +158,19 @@ class BuildStep:
             build_dir.prune(self.settings.keep_builds, protect=in_use | {serving.build_id, build.build_id})
         build_dir.empty_trash()
         return build
+
+    def _finish(self, build_dir: SiteBuildDir, build: Build) -> Build:
+        """Carry the unchanged files over and, in production, precompress: off the request
+        path, so a first request or an edit does not wait for either."""
+        changed = build_dir.is_incomplete(build.build_id)
+        if changed:
+            build_dir.complete(build.build_id)
+        # Development serves one person on this machine: compression would only slow reloads.
+        if not self.settings.dev and precompress(build.path):
+            changed = True
+        if not changed:
+            return build
+        return replace(build, table=FileTable.scan(build.path, build.table))
 
     def _builder(self, site: Site) -> Builder:
         key = (site.name, site.builder)
@@ -199,8 +212,6 @@ class BuildStep:
         context = replace(context, out_dir=staging)
         try:
             result = builder.build(context)
-            # Development serves one person on this machine: compression would only slow reloads.
-            compressed = 0 if self.settings.dev else precompress(staging, previous=_previous_out(context))
         except BuildError as error:
             build_dir.discard(staging)
             build_dir.write_log(build_id, error.log or str(error))
@@ -221,7 +232,7 @@ class BuildStep:
         carried = _origins(result.files, result.rendered, previous_table, build_dir.root.resolve()) if context.carry_over else {}
         summary = (
             f"{context.site_name}: built {build_id} in {seconds * 1000:.0f} ms, "
-            f"{len(result.files)} files, {len(result.rendered)} rendered, {compressed} precompressed\n"
+            f"{len(result.files)} files, {len(result.rendered)} rendered\n"
         )
         build_dir.publish(staging, record, result.log + summary, carried)
         return record
@@ -265,10 +276,6 @@ def _builds_in(table: FileTable, site_root: Path) -> set[str]:
         except (ValueError, IndexError):
             continue
     return found
-
-
-def _previous_out(context: BuildContext) -> Path | None:
-    return context.previous.out_dir if context.previous else None
 
 
 def _previous_on_disk(build_dir: SiteBuildDir) -> PreviousBuild | None:

@@ -1,6 +1,6 @@
 """Precompression of a build: ``.gz`` and ``.br`` siblings written next to text-like files.
 
-Compressing once at build time lets the gateway (and nginx with ``gzip_static``/``brotli_static``)
+Compressing once per build, right after it went into service, lets the gateway (and nginx with ``gzip_static``/``brotli_static``)
 send the best encoding with no work per request. Output is byte-for-byte reproducible so equal
 inputs still give equal builds.
 """
@@ -11,6 +11,7 @@ import gzip
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
@@ -41,55 +42,64 @@ BROTLI_MAX_QUALITY_LIMIT = 1024 * 1024
 BROTLI_BEST_QUALITY = 11
 BROTLI_PAGE_QUALITY = 6
 GZIP_LEVEL = 6
+IN_MEMORY_LIMIT = 4 * 1024 * 1024
 
 
 def is_compressible(path: Path) -> bool:
     return path.suffix.lower() in COMPRESSIBLE_SUFFIXES
 
 
-def precompress(root: Path, min_size: int = 1024, previous: Path | None = None) -> int:
-    """Write ``.gz`` and ``.br`` next to each compressible file of ``min_size`` bytes or more.
+def precompress(root: Path, min_size: int = 1024, workers: int = 4) -> int:
+    """Write ``.gz`` and ``.br`` next to each compressible file of ``min_size`` bytes or more
+    that has none yet (an incremental build's unchanged files come with theirs).
 
-    A sibling is kept only when it is smaller than the original. A file that is the very same
-    file (hard link) as in the ``previous`` build takes that build's siblings instead of being
-    compressed again. Blocking: run it in a worker. Returns how many files have a sibling.
+    A sibling is kept only when it is smaller than the original. zlib, brotli and file I/O
+    release the GIL, so a few threads share the work. Blocking: run it in a worker. Returns how
+    many files got a sibling.
     """
-    compressed = 0
-    for path in _candidates(root, min_size):
-        before = previous / path.relative_to(root) if previous is not None else None
-        if before is not None and _same_file(path, before):
-            compressed += _link_siblings(before, path)
-            continue
-        size = path.stat().st_size
-        wrote_gzip = _write_if_smaller(path, GZIP_SUFFIX, size, _gzip)
-        quality = _brotli_quality(path, size)
-        wrote_brotli = _write_if_smaller(path, BROTLI_SUFFIX, size, partial(_brotli, quality=quality))
-        if wrote_gzip or wrote_brotli:
-            compressed += 1
-    return compressed
+    candidates = [path for path in _candidates(root, min_size) if not _has_siblings(path)]
+    if len(candidates) < 2 * workers:
+        return sum(map(_compress_one, candidates))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sitegate-compress") as pool:
+        return sum(pool.map(_compress_one, candidates, chunksize=32))
+
+
+def _has_siblings(path: Path) -> bool:
+    return all(path.with_name(path.name + suffix).is_file() for suffix in (GZIP_SUFFIX, BROTLI_SUFFIX))
+
+
+def _compress_one(path: Path) -> bool:
+    size = path.stat().st_size
+    quality = _brotli_quality(path, size)
+    if size <= IN_MEMORY_LIMIT:
+        # Most files of a site are small: read once, compress in memory, write each sibling once.
+        data = path.read_bytes()
+        wrote_gzip = _keep_if_smaller(path, GZIP_SUFFIX, size, gzip.compress(data, GZIP_LEVEL, mtime=0))
+        wrote_brotli = _keep_if_smaller(path, BROTLI_SUFFIX, size, brotli.compress(data, quality=quality))
+        return wrote_gzip or wrote_brotli
+    wrote_gzip = _write_if_smaller(path, GZIP_SUFFIX, size, _gzip)
+    wrote_brotli = _write_if_smaller(path, BROTLI_SUFFIX, size, partial(_brotli, quality=quality))
+    return wrote_gzip or wrote_brotli
+
+
+def _keep_if_smaller(path: Path, suffix: str, original_size: int, compressed: bytes) -> bool:
+    target = path.with_name(path.name + suffix)
+    if len(compressed) >= original_size:
+        # A stale sibling (from an earlier run on changed content) would be served instead of
+        # the file itself, so it goes too.
+        target.unlink(missing_ok=True)
+        return False
+    # Written aside and renamed: the build may already be in service when it is compressed.
+    partial_file = path.with_name(f".{path.name}{suffix}.partial")
+    partial_file.write_bytes(compressed)
+    partial_file.replace(target)
+    return True
 
 
 def _brotli_quality(path: Path, size: int) -> int:
     if size < BROTLI_MAX_QUALITY_LIMIT and has_content_hash(path.name):
         return BROTLI_BEST_QUALITY
     return BROTLI_PAGE_QUALITY
-
-
-def _same_file(path: Path, before: Path) -> bool:
-    try:
-        return os.path.samefile(path, before)
-    except OSError:
-        return False
-
-
-def _link_siblings(before: Path, path: Path) -> bool:
-    linked = False
-    for suffix in (GZIP_SUFFIX, BROTLI_SUFFIX):
-        sibling = before.with_name(before.name + suffix)
-        if sibling.is_file():
-            os.link(sibling, path.with_name(path.name + suffix))
-            linked = True
-    return linked
 
 
 def _candidates(root: Path, min_size: int) -> Iterator[Path]:

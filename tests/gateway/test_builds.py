@@ -191,3 +191,27 @@ async def test_a_changed_site_toml_is_rebuilt_while_the_old_build_serves(aiohttp
         await asyncio.sleep(0.05)
     assert "v2" in (await get(client, "a.test"))[1]
     assert builder.builds == ["a.test", "a.test"]
+
+
+async def test_a_production_build_is_precompressed_once_it_is_in_service(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("squeeze me " * 300)})
+    client = await aiohttp_client(create_app(settings_for(tmp_path)))
+    first = await client.get("/", headers={"Host": "a.test", "Accept-Encoding": "br"})
+    assert first.status == 200 and "squeeze me" in await first.text()
+    for _ in range(100):
+        response = await client.get("/", headers={"Host": "a.test", "Accept-Encoding": "br"}, auto_decompress=False)
+        if response.headers.get("Content-Encoding") == "br":
+            break
+        await asyncio.sleep(0.05)
+    assert response.headers.get("Content-Encoding") == "br"
+    build_id = (await health(client))["a.test"]["current_build"]
+    assert (tmp_path / "builds" / "a.test" / build_id / "index.html.gz").is_file()
+
+
+async def test_a_development_build_is_never_compressed(aiohttp_client, tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("squeeze me " * 300)})
+    client = await aiohttp_client(create_app(settings_for(tmp_path, mode=Mode.DEVELOPMENT)))
+    await get(client, "a.test")
+    await asyncio.sleep(0.3)
+    build_id = (await health(client))["a.test"]["current_build"]
+    assert not list((tmp_path / "builds" / "a.test" / build_id).glob("*.gz"))
