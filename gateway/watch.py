@@ -122,7 +122,8 @@ class DevReloader:
             return
         milliseconds = (time.perf_counter() - started) * 1000
         changed = changed_paths(before.table if before else None, after.table)
-        log.info("%s: %d pages re-rendered, %d files changed, %.0f ms", name, len(after.record.rendered), len(changed), milliseconds)
+        rendered = "an earlier build reused" if after.reused else f"{len(after.record.rendered)} pages re-rendered"
+        log.info("%s: %s, %d files changed, %.0f ms", name, rendered, len(changed), milliseconds)
         self._hub.published(name, after.build_id, after.table, changed)
 
     async def close(self) -> None:
