@@ -22,7 +22,8 @@ from benchmarks.stats import Samples
 from gateway.config import Mode
 
 _BUILDER_LINE = re.compile(r"reused, in ([\d.]+) s")
-_BUILD_LINE = re.compile(r"built \w+ in (\d+) ms, (\d+) files, (\d+) rendered, (\d+) precompressed")
+_BUILD_LINE = re.compile(r"built \w+ in (\d+) ms")
+_PRECOMPRESSED = re.compile(r"(\d+) precompressed")
 _POLL_SECONDS = 0.02
 _REBUILD_TIMEOUT_SECONDS = 300.0
 
@@ -101,8 +102,9 @@ def read_build_log(site_builds: Path) -> BuildLog:
     text = logs[0].read_text(encoding="utf-8") if logs else ""
     builder = _BUILDER_LINE.search(text)
     build = _BUILD_LINE.search(text)
+    precompressed = _PRECOMPRESSED.search(text)
     return BuildLog(
         builder_seconds=float(builder.group(1)) if builder else None,
         build_seconds=int(build.group(1)) / 1000 if build else None,
-        precompressed=int(build.group(4)) if build else None,
+        precompressed=int(precompressed.group(1)) if precompressed else None,
     )

@@ -119,7 +119,9 @@ def _cold(run: RunFigures) -> list[str]:
         split = (
             f" The build log of the last first request: {secs(log.build_seconds)} for the build, of which "
             f"{secs(log.builder_seconds)} in the Jinja builder and about {secs(log.build_seconds - log.builder_seconds)} "
-            f"fingerprinting, precompressing ({log.precompressed:,} files, gzip and brotli) and publishing."
+            "in the rest of the gateway's build step (fingerprinting the inputs, publishing"
+            + (f", precompressing {log.precompressed:,} files" if log.precompressed is not None else "")
+            + ")."
         )
     return [
         "## Issue 3: cold builds",
@@ -178,7 +180,7 @@ def _edits(run: RunFigures) -> list[str]:
             "one post: `BuildManager`, development (fingerprint, build, publish, file table)", run.manager.post_edits
         ),
         _samples_row(
-            "one post: production gateway, write → rebuild hook → new text served (precompression included)",
+            "one post: production gateway, write → rebuild hook → new text served",
             run.production.rebuilds,
         ),
         f"| shared component `{SHARED_COMPONENT}` (every post page uses it): `JinjaBuilder.build` alone "
@@ -250,8 +252,7 @@ def _method(run: RunFigures) -> list[str]:
         "(50 ms by default) is part of the figure, as it is of what a person sees.",
         "- `mkdocs serve`: its long poll is parked before the write and timed until it answers a newer epoch. "
         f"Without `--dirty` it rebuilds all pages on every save, so it gets {run.peers.serve.to_reload.count} edits, "
-        f"not {run.reload.to_new_page.count}; a production rebuild through the hook precompresses its build, "
-        f"so it gets {run.production.rebuilds.count}.",
+        f"not {run.reload.to_new_page.count}; the production rebuild through the hook gets {run.production.rebuilds.count}.",
         "- p90 is the nearest-rank 90th percentile (a measured value); with few edits it is close to the maximum.",
         "- Where a rebuild's time goes: `python -m benchmarks.profile_rebuild` (cProfile of the gateway's build step "
         "on the same corpus; not part of this run).",
