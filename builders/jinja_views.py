@@ -32,19 +32,10 @@ class TagRef:
 
 
 @dataclass(frozen=True)
-class TagSummary:
+class TagSummary(TagRef):
     """A tag with the number of published posts that carry it (``site.tags``, the tags index)."""
 
-    name: str
-    slug: str
     count: int
-
-    @property
-    def url(self) -> str:
-        return f"/tags/{self.slug}/"
-
-    def __str__(self) -> str:
-        return self.name
 
 
 @dataclass(frozen=True)
