@@ -63,6 +63,8 @@ def main(argv: Sequence[str]) -> int:
         print("benchmarks: need at least 20 posts, 1 cold run and 1 edit of each kind", file=sys.stderr)
         return 2
     progress = Progress()
+    # Taken first: the code measured is the code at the start (others may commit meanwhile).
+    machine = describe_machine()
     work = args.work.resolve()
     run_dir = work / "run"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -101,7 +103,7 @@ def main(argv: Sequence[str]) -> int:
 
     figures = RunFigures(
         command=shlex.join(["python", "-m", "benchmarks", *argv]) if argv else "make bench",
-        machine=describe_machine(),
+        machine=machine,
         seed=args.seed,
         posts=posts,
         peers=PeerFigures(peers.versions, floor, floor_highlight, mkdocs, pelican, serve, serve_dirty),
