@@ -252,7 +252,7 @@ def _method(run: RunFigures) -> list[str]:
         "(50 ms by default) is part of the figure, as it is of what a person sees.",
         "- `mkdocs serve`: its long poll is parked before the write and timed until it answers a newer epoch. "
         "It notices changes by polling the files every 0.5 s, so its `--dirty` median moves from run to run "
-        "(0.3 s to 0.75 s on this machine) with where the writes fall in that cycle. "
+        "with where the writes fall in that cycle. "
         f"Without `--dirty` it rebuilds all pages on every save, so it gets {run.peers.serve.to_reload.count} edits, "
         f"not {run.reload.to_new_page.count}; the production rebuild through the hook gets {run.production.rebuilds.count}.",
         "- p90 is the nearest-rank 90th percentile (a measured value); with few edits it is close to the maximum.",
