@@ -129,21 +129,38 @@ class SiteBuildDir:
         shutil.rmtree(staging, ignore_errors=True)
 
     def publish(
-        self, staging: Path, record: BuildRecord, log: str, carried: Mapping[str, str] | None = None
+        self,
+        staging: Path,
+        record: BuildRecord,
+        log: str,
+        carried: Mapping[str, str] | None = None,
+        *,
+        with_record: bool = True,
     ) -> Path:
         """Move a finished staging folder into place in one rename. ``carried`` maps outputs the
         build did not write to the build folder that holds them; until ``complete`` links them
-        in, the build is incomplete (its file table points at those folders)."""
+        in, the build is incomplete (its file table points at those folders). ``with_record``
+        False leaves the record for ``write_record`` later: until then ``find`` does not see it.
+
+        A folder of that id already there is kept: the id is the fingerprint of the inputs, so
+        it holds this very output (once complete), and a table in service may point into it."""
         final = self.output(record.build_id)
         self.write_log(record.build_id, log)
-        if carried:
-            _write_atomically(self._carry_file(record.build_id), json.dumps(carried, separators=(",", ":")))
-        _write_atomically(self.root / f"{record.build_id}.json", record.to_json())
         if final.exists():
-            # A folder without a valid record (checked by ``find``) is an interrupted publish.
-            shutil.rmtree(final)
-        os.rename(staging, final)
+            self.discard(staging)
+        else:
+            if carried:
+                _write_atomically(self._carry_file(record.build_id), json.dumps(carried, separators=(",", ":")))
+            os.rename(staging, final)
+        if with_record:
+            self.write_record(record)
         return final
+
+    def write_record(self, record: BuildRecord) -> None:
+        _write_atomically(self.root / f"{record.build_id}.json", record.to_json())
+
+    def has_record(self, build_id: str) -> bool:
+        return (self.root / f"{build_id}.json").is_file()
 
     def write_log(self, build_id: str, log: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

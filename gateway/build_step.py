@@ -108,7 +108,11 @@ class BuildStep:
         if current is not None and current.build_id == build_id:
             return current
         if build_dir.is_incomplete(build_id):
-            build_dir.complete(build_id)
+            try:
+                build_dir.complete(build_id)
+            except OSError:
+                # Nothing in service points into it (or its origins would still be there).
+                build_dir.drop(build_id)
         record = build_dir.find(build_id)
         reused = record is not None
         if record is None:
@@ -165,6 +169,8 @@ class BuildStep:
         changed = build_dir.is_incomplete(build.build_id)
         if changed:
             build_dir.complete(build.build_id)
+        if not build_dir.has_record(build.build_id):
+            build_dir.write_record(build.record)
         # Development serves one person on this machine: compression would only slow reloads.
         if not self.settings.dev and precompress(build.path):
             changed = True
@@ -234,7 +240,9 @@ class BuildStep:
             f"{context.site_name}: built {build_id} in {seconds * 1000:.0f} ms, "
             f"{len(result.files)} files, {len(result.rendered)} rendered\n"
         )
-        build_dir.publish(staging, record, result.log + summary, carried)
+        # An incremental build's record waits for the tidy step: writing it is a good part of
+        # what an edit costs, and until the build is complete nothing may find it anyway.
+        build_dir.publish(staging, record, result.log + summary, carried, with_record=not carried)
         return record
 
 

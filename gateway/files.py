@@ -138,7 +138,7 @@ class FileTable:
             entry = previous.entries.get(url)
             if entry is not None and url not in entries:
                 entries[url] = entry
-        return cls(root=fresh.root, entries=MappingProxyType(dict(sorted(entries.items()))))
+        return cls(root=fresh.root, entries=MappingProxyType(entries))
 
     def get(self, url_path: str) -> FileEntry | None:
         return self.entries.get(url_path)
