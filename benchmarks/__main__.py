@@ -16,13 +16,29 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks.build_bench import ManagerFigures, measure_builder, measure_manager, pick_posts
+from benchmarks.build_bench import (
+    ManagerFigures,
+    measure_builder,
+    measure_manager,
+    pick_posts,
+)
 from benchmarks.corpus import DEFAULT_COUNT, DEFAULT_SEED, CorpusPost, generate_posts
 from benchmarks.machine import describe_machine
 from benchmarks.mkdocs_serve import ServeFigures, measure_mkdocs_serve
-from benchmarks.peers import Peers, ensure_peers, floor_build, mkdocs_build, pelican_build
+from benchmarks.peers import (
+    Peers,
+    ensure_peers,
+    floor_build,
+    mkdocs_build,
+    pelican_build,
+)
 from benchmarks.production_bench import ProductionFigures, measure_production
-from benchmarks.projects import SITE_NAME, write_mkdocs_project, write_pelican_project, write_sitegate_site
+from benchmarks.projects import (
+    SITE_NAME,
+    write_mkdocs_project,
+    write_pelican_project,
+    write_sitegate_site,
+)
 from benchmarks.reload_bench import ReloadFigures, measure_reload
 from benchmarks.report import PeerFigures, RunFigures, render
 from benchmarks.stats import Samples

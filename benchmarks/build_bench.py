@@ -14,7 +14,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks.corpus import CorpusPost, edited
-from benchmarks.projects import copy_shared_components, sitegate_post, write_sitegate_site
+from benchmarks.projects import (
+    copy_shared_components,
+    sitegate_post,
+    write_sitegate_site,
+)
 from benchmarks.stats import Samples
 from builders import KNOWN_BUILDERS
 from builders.base import BuildContext, BuildResult, PreviousBuild

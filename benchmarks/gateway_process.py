@@ -76,12 +76,12 @@ class RunningGateway:
         except TimeoutError:
             port = None
         if port is None:
-            await _stop(process)
+            await stop_process(process)
             raise RuntimeError(f"the gateway did not start; see {options.log_file}")
         return cls(process, port, options.log_file)
 
     async def stop(self) -> None:
-        await _stop(self.process)
+        await stop_process(self.process)
 
     async def __aenter__(self) -> Self:
         return self
@@ -100,7 +100,7 @@ async def _port_announced(process: asyncio.subprocess.Process) -> int | None:
     return None
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
+async def stop_process(process: asyncio.subprocess.Process) -> None:
     """SIGINT first, so the gateway stops cleanly; killed only if it does not stop in time."""
     if process.returncode is not None:
         return

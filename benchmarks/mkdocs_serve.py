@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import signal
 import socket
 import time
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from benchmarks.corpus import edited
+from benchmarks.gateway_process import stop_process
 from benchmarks.peers import Peers
 from benchmarks.projects import mkdocs_post
 from benchmarks.stats import Samples
@@ -24,7 +24,6 @@ _EPOCH = re.compile(r"livereload\((\d+),\s*(\d+)\)")
 # The first build of 1,000 pages takes tens of seconds before the server answers at all.
 _START_TIMEOUT_SECONDS = 600.0
 _RELOAD_TIMEOUT_SECONDS = 300.0
-_STOP_TIMEOUT_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ async def measure_mkdocs_serve(
                 timings.append(time.perf_counter() - written)
             return ServeFigures(dirty=dirty, startup_seconds=startup, to_reload=Samples(tuple(timings)))
     finally:
-        await _stop(process)
+        await stop_process(process)
 
 
 async def _wait_for_first_page(
@@ -94,16 +93,6 @@ async def _newer_epoch(session: aiohttp.ClientSession, base: str, epoch: int, re
         if answered > epoch:
             return answered
 
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        await asyncio.wait_for(process.wait(), _STOP_TIMEOUT_SECONDS)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
 
 
 def _free_port() -> int:

@@ -17,7 +17,12 @@ import aiohttp
 from benchmarks.build_bench import EDIT_INTERVAL_SECONDS, pick_posts
 from benchmarks.corpus import CorpusPost, edited
 from benchmarks.gateway_process import GatewayOptions, RunningGateway
-from benchmarks.projects import SITE_NAME, copy_shared_components, sitegate_post, write_sitegate_site
+from benchmarks.projects import (
+    SITE_NAME,
+    copy_shared_components,
+    sitegate_post,
+    write_sitegate_site,
+)
 from benchmarks.stats import Samples
 from gateway.config import Mode
 

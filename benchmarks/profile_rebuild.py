@@ -23,8 +23,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.build_bench import pick_posts
-from benchmarks.corpus import DEFAULT_COUNT, DEFAULT_SEED, CorpusPost, edited, generate_posts
-from benchmarks.projects import copy_shared_components, sitegate_post, write_sitegate_site
+from benchmarks.corpus import (
+    DEFAULT_COUNT,
+    DEFAULT_SEED,
+    CorpusPost,
+    edited,
+    generate_posts,
+)
+from benchmarks.projects import (
+    copy_shared_components,
+    sitegate_post,
+    write_sitegate_site,
+)
 from builders import KNOWN_BUILDERS, builder_for
 from gateway.build_step import Build, BuildStep, Failure
 from gateway.config import Mode, Settings

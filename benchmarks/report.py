@@ -6,7 +6,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from benchmarks.build_bench import EDIT_INTERVAL_SECONDS, SHARED_COMPONENT, BuilderFigures, EditRun, ManagerFigures
+from benchmarks.build_bench import (
+    EDIT_INTERVAL_SECONDS,
+    SHARED_COMPONENT,
+    BuilderFigures,
+    EditRun,
+    ManagerFigures,
+)
 from benchmarks.corpus import CorpusPost
 from benchmarks.machine import Machine
 from benchmarks.mkdocs_serve import ServeFigures
