@@ -166,17 +166,18 @@ class BuildStep:
     def _finish(self, build_dir: SiteBuildDir, build: Build) -> Build:
         """Carry the unchanged files over and, in production, precompress: off the request
         path, so a first request or an edit does not wait for either."""
-        changed = build_dir.is_incomplete(build.build_id)
-        if changed:
+        carried = build_dir.is_incomplete(build.build_id)
+        if carried:
             build_dir.complete(build.build_id)
         if not build_dir.has_record(build.build_id):
             build_dir.write_record(build.record)
         # Development serves one person on this machine: compression would only slow reloads.
         if not self.settings.dev and precompress(build.path):
-            changed = True
-        if not changed:
-            return build
-        return replace(build, table=FileTable.scan(build.path, build.table))
+            # New siblings to describe: a scan, which reuses every unchanged entry.
+            return replace(build, table=FileTable.scan(build.path, build.table))
+        if carried:
+            return replace(build, table=build.table.moved_to(build.path))
+        return build
 
     def _builder(self, site: Site) -> Builder:
         key = (site.name, site.builder)

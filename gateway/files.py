@@ -140,6 +140,23 @@ class FileTable:
                 entries[url] = entry
         return cls(root=fresh.root, entries=MappingProxyType(entries))
 
+    def moved_to(self, root: Path) -> FileTable:
+        """The same table for ``root``, which holds the very same files (hard links of them):
+        only paths change, nothing is read. Blocking (one resolve)."""
+        real_root = root.resolve(strict=True)
+        suffixes = dict(SIBLING_SUFFIXES)
+        entries = {
+            url: replace(
+                entry,
+                path=real_root / url[1:],
+                encodings=tuple(
+                    replace(variant, path=real_root / (url[1:] + suffixes[variant.coding])) for variant in entry.encodings
+                ),
+            )
+            for url, entry in self.entries.items()
+        }
+        return FileTable(root=real_root, entries=MappingProxyType(entries))
+
     def get(self, url_path: str) -> FileEntry | None:
         return self.entries.get(url_path)
 

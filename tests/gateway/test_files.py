@@ -8,6 +8,7 @@ from pathlib import Path
 import brotli
 import pytest
 
+from gateway.compress import precompress
 from gateway.files import CACHE_IMMUTABLE, CACHE_REVALIDATE, MEMORY_BODY_LIMIT, FileTable
 
 
@@ -209,3 +210,27 @@ def test_dotfiles_are_hidden_but_well_known_is_served(build: Path) -> None:
 def test_a_missing_root_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         FileTable.scan(tmp_path / "missing")
+
+
+def test_a_table_moved_to_a_folder_of_the_same_files_reads_nothing(tmp_path: Path) -> None:
+    first, second = tmp_path / "one", tmp_path / "two"
+    (first / "blog").mkdir(parents=True)
+    (first / "blog" / "index.html").write_text("<p>" + "post " * 400 + "</p>")
+    precompress(first)
+    table = FileTable.scan(first)
+    for path in first.rglob("*"):
+        target = second / path.relative_to(first)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+
+    moved = table.moved_to(second)
+
+    entry = moved.get("/blog/index.html")
+    assert entry is not None and entry.path == (second / "blog" / "index.html").resolve()
+    assert {variant.path.name for variant in entry.encodings} == {"index.html.br", "index.html.gz"}
+    assert all(variant.path.is_file() for variant in entry.encodings)
+    assert moved.get("/blog/index.html").etag == table.get("/blog/index.html").etag
+    assert FileTable.scan(second).get("/blog/index.html").etag == entry.etag
