@@ -167,12 +167,6 @@ class SiteBuildDir:
         self.root.mkdir(parents=True, exist_ok=True)
         _write_atomically(self.root / f"{build_id}.log", log)
 
-    def read_log(self, build_id: str) -> str:
-        try:
-            return (self.root / f"{build_id}.log").read_text(errors="replace")
-        except OSError:
-            return ""
-
     def current_id(self) -> str | None:
         try:
             return os.readlink(self.root / CURRENT)

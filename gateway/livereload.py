@@ -89,9 +89,6 @@ class LiveReloadHub:
     def close(self, tab: Tab) -> None:
         self._tabs.get(tab.site, set()).discard(tab)
 
-    def tab_count(self, site: str) -> int:
-        return len(self._tabs.get(site, ()))
-
     def failure(self, site: str) -> dict[str, Any] | None:
         return self._failures.get(site)
 
