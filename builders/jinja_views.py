@@ -95,7 +95,19 @@ class PostView:
             raise AttributeError(name) from None
 
 
-class RecordingMapping(Mapping[str, Any]):
+class ItemsAsAttributes:
+    """``x.name`` for ``x["name"]`` in templates; private names stay private."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]  # type: ignore[index]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class RecordingMapping(ItemsAsAttributes, Mapping[str, Any]):
     """A read-only table that records ``source`` whenever a template looks into it."""
 
     def __init__(self, table: Mapping[str, Any], source: str, record: Record) -> None:
@@ -115,13 +127,6 @@ class RecordingMapping(Mapping[str, Any]):
         self._record(self._source)
         return len(self._table)
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 def _wrap(value: Any, source: str, record: Record) -> Any:
@@ -197,7 +202,7 @@ class SiteView:
             raise AttributeError(name) from None
 
 
-class DataView:
+class DataView(ItemsAsAttributes):
     """``data.<name>``: the backend data the gateway fetched for ``[data]`` in ``site.toml``
     (``fetched``), else the first of ``data/<name>.json|.toml|.yaml|.yml``.
 
@@ -233,10 +238,3 @@ class DataView:
                 return _wrap(value, path, self._record)
         raise KeyError(name)
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
