@@ -128,7 +128,6 @@ class RecordingMapping(ItemsAsAttributes, Mapping[str, Any]):
         return len(self._table)
 
 
-
 def _wrap(value: Any, source: str, record: Record) -> Any:
     if isinstance(value, Mapping):
         return RecordingMapping(value, source, record)
