@@ -7,7 +7,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -150,10 +150,11 @@ class BuildManager:
         state = self._states.get(site_name)
         return state.current if state else None
 
-    def inputs(self) -> Mapping[str, frozenset[str]]:
-        """For each site with a build, the files that build read."""
+    def inputs(self) -> Mapping[str, Set[str]]:
+        """For each site with a build, the files that build read (views, not copies: this is
+        asked on every file change)."""
         return {
-            name: frozenset(state.current.record.input_digests)
+            name: state.current.record.input_digests.keys()
             for name, state in self._states.items()
             if state.current is not None
         }

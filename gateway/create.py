@@ -6,10 +6,11 @@ import re
 import shutil
 from pathlib import Path
 
+from builders.base import IGNORED_DIRS
 from gateway.hosts import InvalidHost, normalize_name
 
 # Things a template folder may hold from being run in place, which a new site must not inherit.
-_NOT_COPIED = shutil.ignore_patterns("node_modules", ".sitegate", "dist", ".astro", ".next", "__pycache__")
+_NOT_COPIED = shutil.ignore_patterns(*IGNORED_DIRS, "dist")
 _TITLE = re.compile(r'^title = ".*"$', re.MULTILINE)
 
 

@@ -26,8 +26,11 @@ async def respond_with_rules(
     if path in _RULE_FILES:
         # The rule files configure the site; like Netlify, never serve them.
         return await static.respond(request, table, dev=dev, target="/404.html", status=404)
-    exists = static.find_entry(table, path) is not None
-    match = rules.match_redirect(path, request.query_string, forced_only=exists)
+    # Most sites have no _redirects: then no rule lookup, and no table lookup ahead of serving's own.
+    match = None
+    if rules.redirects:
+        exists = static.find_entry(table, path) is not None
+        match = rules.match_redirect(path, request.query_string, forced_only=exists)
     target, status = None, None
     if match is not None:
         if match.is_redirect or match.is_external:

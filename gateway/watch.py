@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 
 from watchfiles import DefaultFilter, awatch
 
+from builders.base import IGNORED_DIRS as TOOL_DIRS
 from gateway.builds import BuildFailed, BuildManager
 from gateway.livereload import LiveReloadHub, changed_paths
 from gateway.registry import Registry
@@ -19,7 +20,8 @@ from gateway.site_directory import SiteDirectory
 log = logging.getLogger("sitegate.dev")
 
 SITE_FILE = "site.toml"
-IGNORED_DIRS = frozenset({"dist", "out", ".astro", ".next", ".svelte-kit", ".sitegate", ".cache"})
+# Besides the tool folders no build reads, framework build outputs, which a build writes.
+IGNORED_DIRS = TOOL_DIRS | frozenset({"dist", "out", ".svelte-kit"})
 
 
 class SourceFilter(DefaultFilter):
@@ -42,7 +44,7 @@ def affected_sites(
     sites_dir: Path,
     shared_dir: Path,
     registry: Registry,
-    inputs: Mapping[str, frozenset[str]],
+    inputs: Mapping[str, Set[str]],
 ) -> Affected:
     """Which sites the changed paths affect. ``inputs`` maps each built site to the files its
     current build read. A new site folder, a removed one or a ``site.toml`` asks for a rescan."""
@@ -68,7 +70,7 @@ def affected_sites(
     return Affected(frozenset(sites), rescan)
 
 
-def _reads_under(used: frozenset[str], folder: Path) -> bool:
+def _reads_under(used: Set[str], folder: Path) -> bool:
     prefix = str(folder).rstrip("/") + "/"
     return any(path.startswith(prefix) for path in used)
 

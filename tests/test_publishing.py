@@ -5,7 +5,6 @@ site's blog page. Real gateway, real backend on a real SQLite file, real sockets
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from shared.backend.app import create_app as create_backend
 from shared.backend.settings import BackendSettings, HookPolicy, PasswordCost
 from shared.backend.stores import store_for_url
 from tests.gateway.sitefarm import settings_for, write_site
+from tests.ports import free_port
 
 SITE = "news.test"
 BLOG_PAGE = """{% extends "layouts/base.html" %}
@@ -25,11 +25,6 @@ BLOG_PAGE = """{% extends "layouts/base.html" %}
 {% endblock %}
 """
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def wait_for(check: Any, seconds: float = 15.0) -> None:

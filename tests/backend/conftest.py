@@ -23,6 +23,7 @@ from shared.backend.sessions import COOKIE_NAME
 from shared.backend.settings import BackendSettings, HookPolicy, PasswordCost
 from shared.backend.store import Store
 from shared.backend.stores import store_for_url
+from tests.ports import free_port
 
 SECANTUS = Path(sys.executable).parent / "secantusd-py"
 STARTUP_SECONDS = 60.0
@@ -39,11 +40,6 @@ def file_form(content: bytes, filename: str = "upload.png", content_type: str | 
     form.add_field("file", content, filename=filename, content_type=content_type)
     return form
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:

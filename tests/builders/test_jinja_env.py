@@ -8,7 +8,12 @@ import pytest
 from jinja2 import TemplateNotFound
 
 from builders.base import BuildError
-from builders.jinja_env import RecordingEnvironment, SiteLoader, TemplateMemory, html_attrs
+from builders.jinja_env import (
+    RecordingEnvironment,
+    SiteLoader,
+    TemplateMemory,
+    html_attrs,
+)
 from tests.builders.jinja_site import write_files
 
 

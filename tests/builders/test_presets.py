@@ -11,7 +11,13 @@ import aiohttp
 import pytest
 
 from builders.base import BuildContext, BuildError
-from builders.presets import NEXT_EXPORT_DIR, AstroBuilder, NextBuilder, ViteBuilder, dev_command
+from builders.presets import (
+    NEXT_EXPORT_DIR,
+    AstroBuilder,
+    NextBuilder,
+    ViteBuilder,
+    dev_command,
+)
 from gateway.app import create_app
 from gateway.config import Mode, Settings
 from gateway.keys import DEV_SERVERS, SITES

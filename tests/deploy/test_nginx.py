@@ -18,14 +18,10 @@ from aiohttp import web
 
 from gateway.app import create_app
 from tests.gateway.sitefarm import settings_for, write_site
+from tests.ports import free_port
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "sitegate.conf.template"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def nginx_binary() -> str:

@@ -9,7 +9,12 @@ import brotli
 import pytest
 
 from gateway.compress import precompress
-from gateway.files import CACHE_IMMUTABLE, CACHE_REVALIDATE, MEMORY_BODY_LIMIT, FileTable
+from gateway.files import (
+    CACHE_IMMUTABLE,
+    CACHE_REVALIDATE,
+    MEMORY_BODY_LIMIT,
+    FileTable,
+)
 
 
 def write(path: Path, data: bytes) -> Path:
