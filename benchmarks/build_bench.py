@@ -105,7 +105,7 @@ class _BuilderRun:
             carry_over=self.previous is not None,
         )
         started = time.perf_counter()
-        digests = {str(path): self.digests.digest(path) for path in self.builder.input_files(ctx)}
+        digests = self.digests.digests(self.builder.input_files(ctx))
         fingerprinted = time.perf_counter()
         result = self.builder.build(replace(ctx, input_digests=digests))
         built = time.perf_counter()

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from builders.workers import ProcessWorkers
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -56,6 +59,9 @@ class BuildContext:
     # ``BuildResult.files`` (and not in ``rendered``); the gateway carries it over. An edit then
     # costs what changed, not the size of the site.
     carry_over: bool = False
+    # Worker processes a builder may render in, shared by the gateway's builds; without them a
+    # builder that wants processes starts its own for the one build.
+    workers: ProcessWorkers | None = None
 
     @property
     def dev(self) -> bool:

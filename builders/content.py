@@ -8,11 +8,14 @@ rendered only for the pages that show it, so a listing never pays for the full t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
+import json
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from builders.base import EMPTY, BuildError
+from builders.deps import META_MARK
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FENCES = {"---": "yaml", "+++": "toml"}
@@ -59,6 +63,16 @@ class Post:
     def url(self) -> str:
         return f"/blog/{self.slug}/"
 
+    @cached_property
+    def listing_source(self) -> str:
+        """The dependency of a page that shows this post without its body (a listing): equal
+        while everything but the body is. A post from data has no file to split: its source."""
+        if self.body is not None:
+            return self.source
+        shown = [self.slug, self.title, self.date, self.updated, self.tags, self.draft, self.summary, self.extra]
+        encoded = json.dumps(shown, sort_keys=True, default=str).encode("utf-8")
+        return f"{self.source}{META_MARK}{hashlib.blake2b(encoded, digest_size=12).hexdigest()}"
+
 
 def new_markdown() -> MarkdownIt:
     """CommonMark with fenced code (built in), tables and strikethrough."""
@@ -71,8 +85,8 @@ def parse_post(path: Path, label: str, text: str, markdown: MarkdownIt) -> Post:
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
         raise BuildError("a post needs a `title` (text)", file=label, line=_key_line(text, "title"))
-    date = _datetime(meta.get("date"), label, _key_line(text, "date"), "date")
-    updated = _datetime(meta.get("updated", date), label, _key_line(text, "updated"), "updated")
+    date = _datetime(meta.get("date"), label, text, "date")
+    updated = _datetime(meta.get("updated", date), label, text, "updated")
     slug = meta.get("slug", slugify(path.stem))
     if not isinstance(slug, str) or slugify(slug) != slug.lower() or not slug:
         raise BuildError(
@@ -93,7 +107,7 @@ def parse_post(path: Path, label: str, text: str, markdown: MarkdownIt) -> Post:
         title=title.strip(),
         date=date,
         updated=updated,
-        tags=_tags(meta.get("tags", ()), label, _key_line(text, "tags")),
+        tags=_tags(meta.get("tags", ()), label, text),
         draft=draft,
         summary=summary.strip() if summary else _first_paragraph(body, markdown),
         body_line=body_line,
@@ -191,33 +205,39 @@ def _load_toml(source: str, label: str) -> Any:
         raise BuildError(f"bad TOML front matter: {error}", file=label, line=line) from None
 
 
-def _datetime(value: Any, label: str, line: int | None, key: str) -> dt.datetime:
+def _datetime(value: Any, label: str, text: str | None, key: str) -> dt.datetime:
+    """``text`` is the post file's, to point an error at the key's line (posts from data have none)."""
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value.strip())
         except ValueError:
-            raise BuildError(f"`{key}` {value!r} is not a date like 2024-05-01", file=label, line=line) from None
+            raise BuildError(
+                f"`{key}` {value!r} is not a date like 2024-05-01", file=label, line=_key_line(text, key)
+            ) from None
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
-    raise BuildError(f"a post needs a `{key}` like 2024-05-01", file=label, line=line)
+    raise BuildError(f"a post needs a `{key}` like 2024-05-01", file=label, line=_key_line(text, key))
 
 
-def _tags(value: Any, label: str, line: int | None) -> tuple[str, ...]:
+def _tags(value: Any, label: str, text: str | None) -> tuple[str, ...]:
     if isinstance(value, str):
         value = value.split(",")
     if not isinstance(value, (list, tuple)) or not all(isinstance(tag, str) for tag in value):
-        raise BuildError("`tags` must be a list of words", file=label, line=line)
+        raise BuildError("`tags` must be a list of words", file=label, line=_key_line(text, "tags"))
     tags = [tag.strip() for tag in value if tag.strip()]
     for tag in tags:
         if not slugify(tag):
-            raise BuildError(f"tag {tag!r} has no letters or digits", file=label, line=line)
+            raise BuildError(f"tag {tag!r} has no letters or digits", file=label, line=_key_line(text, "tags"))
     return tuple(dict.fromkeys(tags))
 
 
-def _key_line(text: str, key: str) -> int:
-    """The line a front-matter key is on, so an error points at it (the first line if absent)."""
+def _key_line(text: str | None, key: str) -> int | None:
+    """The line a front-matter key is on, so an error points at it (the first line if absent).
+    Only worked out for an error: it searches the whole file."""
+    if text is None:
+        return None
     found = re.search(rf"^{key}\s*[:=]", text, re.MULTILINE)
     return text.count("\n", 0, found.start()) + 1 if found else 1
 

@@ -5,6 +5,8 @@ separator, which stands for the *set* of files in it (a listing depends on which
 A path that does not exist is a dependency too (an override that may be created later): it is
 unchanged while it stays absent. Something that is no file at all (data fetched from the backend)
 is named ``<file>#sitegate-<what>@<digest>``: unchanged while this build has the same name.
+What a listing shows of a content file, all of it but the body, is such a name too
+(``<file>#sitegate-meta@<digest>``), so an edit to a post's body leaves its listings alone.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ from collections.abc import Iterable, Mapping
 from builders.base import PreviousBuild
 
 VIRTUAL_MARK = "#sitegate-"
+META_MARK = VIRTUAL_MARK + "meta@"
+
+
+def content_id(dependency: str) -> str:
+    """The content file (or token) a dependency is about, whichever part of it was used."""
+    return dependency.split(META_MARK, 1)[0]
 
 
 class ReuseCheck:
@@ -35,6 +43,7 @@ class ReuseCheck:
     ) -> None:
         self._previous = previous if digests else None
         self._published = frozenset(published)
+        self._published_ids = frozenset(map(content_id, self._published))
         self._changed: frozenset[str] = frozenset()
         self._content: frozenset[str] = frozenset()
         if self._previous is not None:
@@ -59,14 +68,18 @@ class ReuseCheck:
 
     def reusable(self, output: str, assigned: frozenset[str] = frozenset()) -> bool:
         """True when every input ``output`` used is unchanged and it would be given the same
-        content files: the ones ``assigned`` to it now, or every published one if it read them all."""
+        content files: the ones ``assigned`` to it now, or every published one if it read them all.
+        A page may have used a content file's listing part, its whole text, or both."""
         if self._previous is None:
             return False
         dependencies = self._previous.dependencies.get(output)
         if dependencies is None or not self._changed.isdisjoint(dependencies):
             return False
         content = self._content.intersection(dependencies)
-        return content == assigned or content == self._published
+        if content == assigned or content == self._published:
+            return True
+        used = frozenset(map(content_id, content))
+        return used == frozenset(map(content_id, assigned)) or used == self._published_ids
 
 
 def _changed_inputs(

@@ -28,23 +28,28 @@ from builders.jinja_memory import SiteMemory
 from builders.jinja_plan import check_collisions, plan_pages
 from builders.jinja_posts import api_posts_prefix, merge_posts, posts_source
 from builders.jinja_render import (
-    STOPPED,
     PageJob,
     RenderSetup,
     SiteRenderer,
     content_token,
     data_token,
     output_url,
-    render_in_processes,
+    render_chunk,
+    worker_ready,
 )
 from builders.tailwind import OUTPUT as TAILWIND_OUTPUT
 from builders.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
 from builders.theme import theme_css, validate_theme
+from builders.workers import STOPPED, ProcessWorkers
 
 SOURCE_DIRS = ("pages", "layouts", "components", "content", "assets", "public", "data")
 FEED_SIZE = 20
-# Below this many pages to render, starting worker processes costs more than it saves.
+# Below this many pages to render, handing them to worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 150
+# Chunks per worker process: enough that one slow chunk does not leave the others idle.
+CHUNKS_PER_WORKER = 4
+
+
 class JinjaBuilder:
     name: ClassVar[str] = "jinja"
 
@@ -66,8 +71,14 @@ class JinjaBuilder:
 
     def build(self, ctx: BuildContext) -> BuildResult:
         memory = self._memory_for(ctx.site_dir.absolute())
-        with memory.lock:
-            return _SiteBuild(ctx, self.parallel_threshold, memory).run()
+        # A builder used on its own (not by a gateway) starts processes for this build alone.
+        workers = ctx.workers or ProcessWorkers()
+        try:
+            with memory.lock:
+                return _SiteBuild(ctx, self.parallel_threshold, memory, workers).run()
+        finally:
+            if ctx.workers is None:
+                workers.close()
 
     def _memory_for(self, site_dir: Path) -> SiteMemory:
         with self._memories_lock:
@@ -77,10 +88,11 @@ class JinjaBuilder:
 class _SiteBuild:
     """One build of one site; holds what the steps share."""
 
-    def __init__(self, ctx: BuildContext, parallel_threshold: int, memory: SiteMemory) -> None:
+    def __init__(self, ctx: BuildContext, parallel_threshold: int, memory: SiteMemory, workers: ProcessWorkers) -> None:
         self.ctx = ctx
         self.parallel_threshold = parallel_threshold
         self.memory = memory
+        self.workers = workers
         self.site_dir = ctx.site_dir.absolute()
         self.shared_dir = ctx.shared_dir.absolute()
         self.site_toml = str(self.site_dir / "site.toml")
@@ -96,6 +108,9 @@ class _SiteBuild:
 
     def run(self) -> BuildResult:
         started = time.perf_counter()
+        if self._expects_many_pages():
+            # Their start-up then overlaps reading the posts and planning.
+            self.workers.warm(worker_ready)
         theme = dict(validate_theme(self.options.get("theme")))
         per_page = self.options.get("posts_per_page", 10)
         if not isinstance(per_page, int) or isinstance(per_page, bool) or per_page < 1:
@@ -126,11 +141,11 @@ class _SiteBuild:
             self.ctx.previous,
             self.ctx.input_digests,
             (self.posts_dir + os.sep, api_prefix),
-            published=(post.source for post in posts),
+            published=(post.listing_source for post in posts),
             virtual=blog.tokens.union(
                 [sitemap_token],
                 (data_token(self.site_toml, name, value) for name, value in data.items()),
-                (post.source for post in posts if post.source.startswith(api_prefix)),
+                (post.listing_source for post in posts),
                 (asset.url_token for asset in assets.values()),
             ),
         )
@@ -156,7 +171,7 @@ class _SiteBuild:
             data=data,
         )
         renderer = SiteRenderer(setup, self.output, self.memory.templates, self.memory.post_html)
-        self._render_pages(reuse, jobs, renderer)
+        self._render_pages(reuse, jobs, renderer, frozenset(post.source for post in posts[:FEED_SIZE]))
         self._feed(reuse, posts, renderer)
         self._generate(reuse, "sitemap.xml", frozenset({sitemap_token}), lambda: sitemap_xml)
         if tailwind:
@@ -189,6 +204,14 @@ class _SiteBuild:
         if self.memory.sitemap is None or self.memory.sitemap[0] != key:
             self.memory.sitemap = (key, sitemap(base_url, _sitemap_entries(posts, jobs)))
         return self.memory.sitemap[1]
+
+    def _expects_many_pages(self) -> bool:
+        """A first build of a site with many inputs renders about as many pages."""
+        return (
+            self.ctx.previous is None
+            and self.workers.count > 1
+            and len(self.ctx.input_digests) >= self.parallel_threshold
+        )
 
     def _has_blog(self) -> bool:
         return Path(self.posts_dir).is_dir() or "posts_from" in self.options
@@ -228,14 +251,14 @@ class _SiteBuild:
             self.dependencies[output] = deps | assigned
             self.rendered.append(output)
 
-    def _render_pages(self, reuse: ReuseCheck, jobs: list[PageJob], renderer: SiteRenderer) -> None:
+    def _render_pages(
+        self, reuse: ReuseCheck, jobs: list[PageJob], renderer: SiteRenderer, feed_sources: frozenset[str]
+    ) -> None:
         pending = [job for job in jobs if not self._reuse(reuse, job.output, job.assigned)]
-        workers = min(os.cpu_count() or 1, 4)
         results: list[tuple[str, frozenset[str]]] | None = None
-        if len(pending) >= self.parallel_threshold and workers > 1:
+        if len(pending) >= self.parallel_threshold and self.workers.count > 1:
             try:
-                results = render_in_processes(renderer.setup, pending, workers, self.ctx.stopping)
-                self.log.append(f"rendered {len(pending)} pages in {workers} processes\n")
+                results = self._render_in_workers(pending, renderer, feed_sources)
             except (BrokenProcessPool, OSError) as error:
                 self.log.append(f"worker processes failed ({error}); rendering in this one\n")
         if results is None:
@@ -247,6 +270,23 @@ class _SiteBuild:
         for output, deps in results:
             self.dependencies[output] = deps
             self.rendered.append(output)
+
+    def _render_in_workers(
+        self, pending: list[PageJob], renderer: SiteRenderer, feed_sources: frozenset[str]
+    ) -> list[tuple[str, frozenset[str]]]:
+        size = max(1, -(-len(pending) // (self.workers.count * CHUNKS_PER_WORKER)))
+        chunks = [pending[start : start + size] for start in range(0, len(pending), size)]
+        done = self.workers.run(
+            render_chunk, [(renderer.setup, chunk, feed_sources) for chunk in chunks], self.ctx.stopping
+        )
+        by_source = {post.source: post for post in renderer.setup.posts}
+        results: list[tuple[str, frozenset[str]]] = []
+        for chunk_results, html in done:
+            results += chunk_results
+            for source, text in html.items():
+                renderer.remember_html(by_source[source], text)
+        self.log.append(f"rendered {len(pending)} pages in {self.workers.count} processes\n")
+        return results
 
     def _feed(self, reuse: ReuseCheck, posts: list[Post], renderer: SiteRenderer) -> None:
         if not self._has_blog():

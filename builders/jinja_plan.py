@@ -60,14 +60,14 @@ def plan_pages(pages_dir: Path) -> list[PageJob]:
 
 class BlogPlanner:
     """``plan_blog`` that remembers its last plan: on a long-lived builder, an edit that changes
-    no post's slug, title, tags or place in the order (a body, a summary) plans nothing anew."""
+    nothing a listing shows of a post, nor its place in the order (a body) plans nothing anew."""
 
     def __init__(self) -> None:
         self._last: tuple[Hashable, BlogPlan] | None = None
 
     def plan(self, posts: Sequence[Post], per_page: int, static_deps: frozenset[str], posts_dir: str) -> BlogPlan:
         # Exactly what plan_blog reads of each post.
-        key = (per_page, static_deps, posts_dir, tuple((post.source, post.slug, post.title, post.tags) for post in posts))
+        key = (per_page, static_deps, posts_dir, tuple((post.listing_source, post.slug, post.title, post.tags) for post in posts))
         if self._last is None or self._last[0] != key:
             self._last = (key, plan_blog(posts, per_page, static_deps, posts_dir))
         return self._last[1]
@@ -76,8 +76,9 @@ class BlogPlanner:
 def plan_blog(posts: Sequence[Post], per_page: int, static_deps: frozenset[str], posts_dir: str) -> BlogPlan:
     """Post pages, the blog index and tag pages for ``posts`` (published, newest first).
 
-    Posts are referred to by index into ``posts``. A listing page is assigned its own posts and
-    the first post of the next page (whether there is a next page shows in its links)."""
+    Posts are referred to by index into ``posts``. A post's page is assigned the post; a listing
+    page what listings show of its own posts and of the first post of the next page (whether
+    there is a next page shows in its links)."""
     jobs = [
         PageJob(output=f"blog/{post.slug}/index.html", template=POST_TEMPLATE, title=post.title,
                 post=index, assigned=frozenset({post.source}))
@@ -102,7 +103,7 @@ def plan_blog(posts: Sequence[Post], per_page: int, static_deps: frozenset[str],
         jobs += _listing(posts, indices, tag.url, per_page, TAG_TEMPLATE, title, tag, static_deps | {token})
     if by_tag:
         jobs.append(PageJob(output="tags/index.html", template=TAGS_TEMPLATE, title="Tags", tags_index=True,
-                            assigned=frozenset(post.source for post in posts), static_deps=static_deps))
+                            assigned=frozenset(post.listing_source for post in posts), static_deps=static_deps))
     return BlogPlan(tuple(jobs), frozenset(tokens))
 
 
@@ -120,9 +121,9 @@ def _listing(
     jobs: list[PageJob] = []
     for number, shown in enumerate(pages, start=1):
         has_next = number < len(pages)
-        assigned = {posts[index].source for index in shown}
+        assigned = {posts[index].listing_source for index in shown}
         if has_next:
-            assigned.add(posts[pages[number][0]].source)
+            assigned.add(posts[pages[number][0]].listing_source)
         pagination = Pagination(
             number=number,
             base_url=base_url,

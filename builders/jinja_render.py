@@ -10,13 +10,11 @@ import hashlib
 import json
 import os
 import re
-import threading
 import tomllib
+import uuid
 from collections import Counter
 from collections.abc import MutableMapping
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +43,7 @@ from builders.jinja_views import (
     tag_ref,
 )
 
-STOPPED = "the build was stopped: the gateway is shutting down"
 DATA_TOKEN = VIRTUAL_MARK + "data:"
-_STOP_POLL_SECONDS = 0.2
 _DATA_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _DATA_SUFFIXES = (".json", ".toml", ".yaml", ".yml")
 
@@ -85,6 +81,8 @@ class RenderSetup:
     tailwind_css: str | None = None
     cache_dir: Path | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    # Tells one build's setup from another's in a worker process that outlives builds.
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def posts_marker(self) -> str:
@@ -182,6 +180,8 @@ class SiteRenderer:
         return frozenset(self._deps | self._env.recorded)
 
     def post_html(self, post: Post) -> Markup:
+        # The page shows the whole post, so it depends on all of the post's file.
+        self._deps.add(post.source)
         html = self._html.get(post.source)
         if html is None:
             body = read_body(post)
@@ -191,6 +191,14 @@ class SiteRenderer:
                 html = self._known_html[key] = Markup(self._markdown.render(body))
             self._html[post.source] = html
         return html
+
+    def rendered_html(self, sources: frozenset[str]) -> dict[str, str]:
+        """The HTML of those of ``sources`` this renderer has rendered, as plain strings."""
+        return {source: str(self._html[source]) for source in sources if source in self._html}
+
+    def remember_html(self, post: Post, html: str) -> None:
+        """Take HTML another renderer made of ``post`` (as of the same setup)."""
+        self._html[post.source] = Markup(html)
 
     def label(self, path: str) -> str:
         """A file as error messages name it: relative to the site, or ``shared/…``."""
@@ -205,7 +213,7 @@ class SiteRenderer:
 
     def _record_all_posts(self) -> None:
         self._deps.add(self.setup.posts_marker)
-        self._deps.update(post.source for post in self.setup.posts)
+        self._deps.update(post.listing_source for post in self.setup.posts)
 
     def _tag_summaries(self) -> list[TagSummary]:
         # Tags spelled alike share a slug; the spelling first met (newest post first) names it.
@@ -245,30 +253,23 @@ def _read_data(path: Path, label: str) -> Any:
         raise BuildError(f"bad data file: {error}", file=label) from None
 
 
-def render_chunk(setup: RenderSetup, jobs: list[PageJob]) -> list[tuple[str, frozenset[str]]]:
-    """Worker-process entry point: render ``jobs`` and return (output, inputs used) pairs."""
-    renderer = SiteRenderer(setup)
-    return [(job.output, renderer.render(job)) for job in jobs]
+# A worker process keeps the renderer of the build it last rendered for, so the chunks of one
+# build share compiled templates and loaded data.
+_worker_renderer: tuple[str, SiteRenderer] | None = None
 
 
-def render_in_processes(
-    setup: RenderSetup, jobs: list[PageJob], workers: int, stopping: threading.Event
-) -> list[tuple[str, frozenset[str]]]:
-    """Render ``jobs`` in fresh worker processes (spawned: forking a threaded server is unsafe)."""
-    size = max(1, -(-len(jobs) // (workers * 4)))
-    chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
-    results: list[tuple[str, frozenset[str]]] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        waiting = {pool.submit(render_chunk, setup, chunk) for chunk in chunks}
-        try:
-            while waiting:
-                done, waiting = wait(waiting, timeout=_STOP_POLL_SECONDS, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    results += future.result()
-                if stopping.is_set():
-                    raise BuildError(STOPPED)
-        except BaseException:
-            for future in waiting:
-                future.cancel()
-            raise
-    return results
+def worker_ready() -> None:
+    """Run once in each new worker process: importing this module is the start-up to get done."""
+
+
+def render_chunk(
+    setup: RenderSetup, jobs: list[PageJob], keep_html: frozenset[str]
+) -> tuple[list[tuple[str, frozenset[str]]], dict[str, str]]:
+    """Worker-process entry point: render ``jobs``; return (output, inputs used) pairs, and the
+    HTML of the posts in ``keep_html`` this chunk rendered (the feed needs it in the caller)."""
+    global _worker_renderer
+    if _worker_renderer is None or _worker_renderer[0] != setup.token:
+        _worker_renderer = (setup.token, SiteRenderer(setup))
+    renderer = _worker_renderer[1]
+    results = [(job.output, renderer.render(job)) for job in jobs]
+    return results, renderer.rendered_html(keep_html)

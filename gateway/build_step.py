@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from builders.base import BuildContext, Builder, BuildError, PreviousBuild
+from builders.workers import ProcessWorkers
 from gateway.build_dir import BuildRecord, SiteBuildDir
 from gateway.compress import precompress
 from gateway.config import Settings
@@ -56,7 +57,8 @@ class Failure:
 
 class BuildStep:
     """Holds what outlives one build: content digests, one builder per site (a builder may keep
-    caches between builds), and one disk lock per site. Every method blocks: call from workers."""
+    caches between builds), one disk lock per site, and the worker processes builders share.
+    Every method blocks: call from workers."""
 
     def __init__(
         self,
@@ -73,6 +75,10 @@ class BuildStep:
         self._builders: dict[tuple[str, str], Builder] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._workers = ProcessWorkers()
+
+    def close(self) -> None:
+        self._workers.close()
 
     def forget(self, site_name: str) -> None:
         with self._guard:
@@ -92,7 +98,7 @@ class BuildStep:
         try:
             builder = self._builder(site)
             context = self._context(site, build_dir, data)
-            digests = {str(path): self._digests.digest(path) for path in builder.input_files(context)}
+            digests = self._digests.digests(builder.input_files(context))
         except BuildError as error:
             return Failure(None, error)
         except Exception as error:
@@ -204,6 +210,7 @@ class BuildStep:
             command_env=dict(self.settings.command_env),
             stopping=self._stopping,
             data=data,
+            workers=self._workers,
         )
 
     def _build_fresh(

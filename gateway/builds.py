@@ -177,6 +177,7 @@ class BuildManager:
         await asyncio.gather(*tasks, *self._tidying, return_exceptions=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._tidier.shutdown(wait=False, cancel_futures=True)
+        self._step.close()
 
     def _recently_failed(self, state: _SiteState) -> bool:
         return (

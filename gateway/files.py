@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from email.utils import formatdate
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 MEMORY_BODY_LIMIT = 64 * 1024
 CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
@@ -68,6 +69,13 @@ def _identity(info: os.stat_result) -> FileIdentity:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
+class _Found(NamedTuple):
+    """A file the walk found, with the stat it was found with (one stat per file per scan)."""
+
+    path: Path
+    info: os.stat_result
+
+
 @dataclass(frozen=True)
 class Precompressed:
     """A `.br` or `.gz` sibling of a file, sent instead of it to clients that accept it."""
@@ -116,13 +124,13 @@ class FileTable:
         real_root = root.resolve(strict=True)
         found = dict(sorted(_walk(real_root)))
         siblings = {
-            url: path
-            for url, path in found.items()
+            url: file
+            for url, file in found.items()
             if any(url.endswith(suffix) and url[: -len(suffix)] in found for _, suffix in SIBLING_SUFFIXES)
         }
         known = previous.entries if previous is not None else {}
         entries = {
-            url: _describe(url, path, siblings, known.get(url)) for url, path in found.items() if url not in siblings
+            url: _describe(url, file, siblings, known.get(url)) for url, file in found.items() if url not in siblings
         }
         return cls(root=real_root, entries=MappingProxyType(entries))
 
@@ -190,32 +198,37 @@ def cache_control_for(name: str, content_type: str) -> str:
     return CACHE_IMMUTABLE
 
 
-def _walk(real_root: Path) -> Iterator[tuple[str, Path]]:
-    """(URL path, real file path) for every regular file reachable inside ``real_root``."""
+def _walk(real_root: Path) -> Iterator[tuple[str, _Found]]:
+    """(URL path, real file) for every regular file reachable inside ``real_root``."""
     # Each pending folder carries the real folders above it, so a symlink that loops back into
     # its own ancestry is not followed forever.
     pending: list[tuple[Path, str, frozenset[Path]]] = [(real_root, "", frozenset({real_root}))]
     while pending:
         directory, prefix, ancestors = pending.pop()
         try:
-            items = sorted(os.scandir(directory), key=lambda item: item.name)
+            with os.scandir(directory) as listing:
+                items = sorted(listing, key=lambda item: item.name)
         except OSError:
             continue
         for item in items:
             if not _is_public_name(item.name):
                 continue
-            target = Path(item.path).resolve() if item.is_symlink() else Path(item.path)
-            if not target.is_relative_to(real_root):
-                continue
             try:
-                mode = target.stat().st_mode
+                if item.is_symlink():
+                    target = Path(item.path).resolve()
+                    if not target.is_relative_to(real_root):
+                        continue
+                    info = target.stat()
+                else:
+                    # Inside a real folder under the root, so inside the root.
+                    target, info = directory / item.name, item.stat()
             except OSError:
                 continue
             url = f"{prefix}/{item.name}"
-            if stat.S_ISDIR(mode) and target not in ancestors:
+            if stat.S_ISDIR(info.st_mode) and target not in ancestors:
                 pending.append((target, url, ancestors | {target}))
-            elif stat.S_ISREG(mode):
-                yield url, target
+            elif stat.S_ISREG(info.st_mode):
+                yield url, _Found(target, info)
 
 
 def _is_public_name(name: str) -> bool:
@@ -229,8 +242,8 @@ def _is_public_name(name: str) -> bool:
     return True
 
 
-def _describe(url: str, path: Path, siblings: Mapping[str, Path], known: FileEntry | None) -> FileEntry:
-    info = path.stat()
+def _describe(url: str, found: _Found, siblings: Mapping[str, _Found], known: FileEntry | None) -> FileEntry:
+    path, info = found
     encodings = _precompressed(url, info.st_size, siblings, known.encodings if known else ())
     if known is not None and known.identity == _identity(info):
         return replace(known, path=path, encodings=encodings)
@@ -254,14 +267,14 @@ def _describe(url: str, path: Path, siblings: Mapping[str, Path], known: FileEnt
 
 
 def _precompressed(
-    url: str, identity_size: int, siblings: Mapping[str, Path], known: tuple[Precompressed, ...]
+    url: str, identity_size: int, siblings: Mapping[str, _Found], known: tuple[Precompressed, ...]
 ) -> tuple[Precompressed, ...]:
     variants = []
     for coding, suffix in SIBLING_SUFFIXES:
-        path = siblings.get(url + suffix)
-        if path is None:
+        found = siblings.get(url + suffix)
+        if found is None:
             continue
-        info = path.stat()
+        path, info = found
         # A sibling that does not save bytes only costs a Vary split in caches.
         if info.st_size >= identity_size:
             continue

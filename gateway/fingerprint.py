@@ -7,10 +7,9 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from pathlib import Path
-from typing import Any
-
-from cachetools import LRUCache
+from typing import Any, cast
 
 from builders.base import plain
 
@@ -18,28 +17,50 @@ _CHUNK = 1 << 20
 
 
 class DigestCache:
-    """Content digests keyed by the file's identity and stat, so an unchanged file is not read
-    again. Shared by the build workers, hence the lock."""
+    """Content digests of files, kept with the stat they were read at, so an unchanged file is
+    not read again. Shared by the build workers, hence the lock; an edit asks for every input
+    of a site, so the lock is taken per batch, not per file."""
 
     def __init__(self, maxsize: int = 200_000) -> None:
-        self._cache: LRUCache[tuple[str, int, int, int, int], str] = LRUCache(maxsize=maxsize)
+        self._maxsize = maxsize
+        self._known: dict[str, tuple[_StatKey, str]] = {}
         self._lock = threading.Lock()
 
-    def digest(self, path: Path) -> str:
-        stat = os.stat(path)
-        key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    def digests(self, paths: Iterable[Path]) -> dict[str, str]:
+        """Path (as a string) → content digest, for each of ``paths``; ``OSError`` when one
+        cannot be read."""
+        stats = {}
+        for path in paths:
+            info = os.stat(path)
+            stats[str(path)] = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
         with self._lock:
-            known = self._cache.get(key)
-        if known is not None:
-            return known
-        digest = hashlib.blake2b(digest_size=16)
-        with open(path, "rb") as file:
-            while chunk := file.read(_CHUNK):
-                digest.update(chunk)
-        value = digest.hexdigest()
-        with self._lock:
-            self._cache[key] = value
-        return value
+            known = {name: self._known.get(name) for name in stats}
+        found = {}
+        for name, key in stats.items():
+            entry = known[name]
+            found[name] = entry[1] if entry is not None and entry[0] == key else None
+        fresh = {name: _file_digest(name) for name, digest in found.items() if digest is None}
+        if fresh:
+            with self._lock:
+                for name, digest in fresh.items():
+                    self._known.pop(name, None)
+                    self._known[name] = (stats[name], digest)
+                for name in list(islice(self._known, max(0, len(self._known) - self._maxsize))):
+                    del self._known[name]
+            found.update(fresh)
+        return cast(dict[str, str], found)
+
+
+# (inode, size, mtime, ctime): a file whose stat still says this has not been written since.
+_StatKey = tuple[int, int, int, int]
+
+
+def _file_digest(path: str) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def input_labels(paths: Iterable[str], site_dir: Path, shared_dir: Path) -> Iterator[tuple[str, str]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from builders.base import BuildContext, BuildResult, PreviousBuild
 from builders.jinja import JinjaBuilder
+from builders.workers import ProcessWorkers
 from shared.backend.blog import post_json
 from shared.backend.store import Post, PostStatus
 
@@ -97,6 +98,7 @@ def build(
     mode: str = "production",
     builder: JinjaBuilder | None = None,
     data: dict[str, Any] | None = None,
+    workers: ProcessWorkers | None = None,
     **options: Any,
 ) -> Built:
     """Build ``site_dir`` into a new folder beside it; ``options`` override ``site.toml``;
@@ -117,6 +119,7 @@ def build(
         mode=mode,
         options=merged,
         data=data or {},
+        workers=workers,
     )
     digests = {str(path): hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest() for path in builder.input_files(ctx)}
     ctx = replace(ctx, input_digests=digests, previous=previous.as_previous() if previous else None)

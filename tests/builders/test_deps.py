@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from builders.base import PreviousBuild
-from builders.deps import ReuseCheck, outputs_affected_by
+from builders.deps import META_MARK, ReuseCheck, outputs_affected_by
 
 POSTS = "/site/content/posts"
 A, B, C = (f"{POSTS}/{name}.md" for name in "abc")
@@ -92,3 +92,29 @@ def test_outputs_affected_by_a_path() -> None:
     assert outputs_affected_by(dependencies, f"{POSTS}/new.md") == {"blog.html"}
     assert outputs_affected_by(dependencies, OVERRIDE) == {"b.html"}
     assert outputs_affected_by(dependencies, "/elsewhere") == set()
+
+
+def test_a_listing_of_posts_depends_on_what_it_shows_of_them_not_on_their_bodies() -> None:
+    meta_a, meta_b = f"{A}{META_MARK}1", f"{B}{META_MARK}1"
+    deps = {"listing.html": {meta_a, meta_b}, "full.html": {meta_a, A, meta_b, B}, "a.html": {A}}
+    before = {A: "1", B: "1"}
+    body_edited = ReuseCheck(
+        PreviousBuild("/out", {k: frozenset(v) for k, v in deps.items()}, before),  # type: ignore[arg-type]
+        {A: "2", B: "1"},
+        CONTENT,
+        {meta_a, meta_b},
+        virtual={meta_a, meta_b},
+    )
+    assert body_edited.reusable("listing.html", frozenset({meta_a, meta_b}))
+    assert not body_edited.reusable("full.html", frozenset({meta_a, meta_b}))  # it shows the bodies
+    assert not body_edited.reusable("a.html", frozenset({A}))
+    retitled = ReuseCheck(
+        PreviousBuild("/out", {k: frozenset(v) for k, v in deps.items()}, before),  # type: ignore[arg-type]
+        {A: "2", B: "1"},
+        CONTENT,
+        {f"{A}{META_MARK}2", meta_b},
+        virtual={f"{A}{META_MARK}2", meta_b},
+    )
+    assert not retitled.reusable("listing.html", frozenset({f"{A}{META_MARK}2", meta_b}))
+    unchanged = check(before, before, deps, {meta_a, meta_b})
+    assert not unchanged.reusable("listing.html", frozenset({meta_a, f"{C}{META_MARK}1"}))  # a post left

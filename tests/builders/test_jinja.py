@@ -12,6 +12,7 @@ import pytest
 
 from builders.base import BuildError
 from builders.jinja import JinjaBuilder
+from builders.workers import ProcessWorkers
 from tests.builders.jinja_site import REPO, api_post, build, copy_tree, write_files
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -326,6 +327,33 @@ def test_many_pages_render_in_worker_processes_like_inline(tmp_path: Path) -> No
     assert "processes" not in inline.result.log
     assert parallel.tree() == inline.tree()
     assert parallel.result.dependencies == inline.result.dependencies
+
+
+def test_worker_processes_kept_between_builds_render_each_build_from_its_own_sources(tmp_path: Path) -> None:
+    site = write_files(
+        tmp_path / "kept.example",
+        {f"content/posts/p{n:03}.md": post(f"Post {n}", f"2024-02-{n % 28 + 1:02}", "[kept]") for n in range(30)},
+    )
+    workers = ProcessWorkers(count=2)
+    try:
+        first = build(site, builder=JinjaBuilder(parallel_threshold=10), workers=workers)
+        write_files(
+            site,
+            {
+                "content/posts/p027.md": post("Renamed post", "2024-02-28", "[kept]", body="New words."),
+                "layouts/post.html": '{% extends "shared/layouts/post.html" %}{% block post %}<p>own layout</p>{{ super() }}{% endblock %}',
+            },
+        )
+        second = build(site, builder=JinjaBuilder(parallel_threshold=10), workers=workers)
+        assert workers.started
+    finally:
+        workers.close()
+    assert "in 2 processes" in first.result.log and "in 2 processes" in second.result.log
+    inline = build(site, builder=JinjaBuilder(parallel_threshold=10_000))
+    assert second.tree() == inline.tree()
+    assert "Renamed post" in second.read("blog/p027/index.html")
+    assert "own layout" in second.read("blog/p001/index.html")
+    assert "New words." in second.read("feed.xml")
 
 
 def test_an_error_in_a_worker_process_names_the_file_and_line(tmp_path: Path) -> None:

@@ -81,6 +81,22 @@ def test_editing_a_post_renders_it_and_the_listings_that_show_it(site: Path, sha
     assert "A, revised" in after.read("blog/page/2/index.html")
 
 
+def test_editing_a_posts_body_leaves_the_listings_alone_unless_they_show_bodies(site: Path, shared: Path) -> None:
+    first = build(site, shared_dir=shared)
+    a = site / "content/posts/a.md"
+    # Below the first paragraph, which is the summary listings show.
+    a.write_text(a.read_text() + "\nA second paragraph.\n")
+    after = rebuild(site, shared, first)
+    assert after.rendered == {"blog/a/index.html", "feed.xml"}
+    assert "A second paragraph." in after.read("blog/a/index.html")
+    write_files(site, {"pages/index.html": "{% for p in site.posts %}{{ p.content }}{% endfor %}"})
+    showing = rebuild(site, shared, after)
+    a.write_text(a.read_text().replace("A second paragraph.", "Another paragraph."))
+    again = rebuild(site, shared, showing)
+    assert again.rendered == {"blog/a/index.html", "index.html", "feed.xml"}
+    assert "Another paragraph." in again.read("index.html")
+
+
 def test_a_post_moving_between_pages_renders_the_pages_it_leaves_and_joins(site: Path, shared: Path) -> None:
     first = build(site, shared_dir=shared)
     (site / "content/posts/a.md").write_text(post("A", "2024-01-05", "x"))
