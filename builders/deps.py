@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 
 from builders.base import PreviousBuild
 
@@ -43,7 +44,6 @@ class ReuseCheck:
     ) -> None:
         self._previous = previous if digests else None
         self._published = frozenset(published)
-        self._published_ids = frozenset(map(content_id, self._published))
         self._changed: frozenset[str] = frozenset()
         self._content: frozenset[str] = frozenset()
         if self._previous is not None:
@@ -57,29 +57,30 @@ class ReuseCheck:
     def enabled(self) -> bool:
         return self._previous is not None
 
-    def previous_dependencies(self, output: str) -> frozenset[str] | None:
-        if self._previous is None:
-            return None
-        found = self._previous.dependencies.get(output)
-        return frozenset(found) if found is not None else None
-
     def previous_outputs(self) -> frozenset[str]:
         return frozenset(self._previous.dependencies) if self._previous is not None else frozenset()
 
-    def reusable(self, output: str, assigned: frozenset[str] = frozenset()) -> bool:
-        """True when every input ``output`` used is unchanged and it would be given the same
-        content files: the ones ``assigned`` to it now, or every published one if it read them all.
-        A page may have used a content file's listing part, its whole text, or both."""
+    def reusable_dependencies(self, output: str, assigned: frozenset[str] = frozenset()) -> frozenset[str] | None:
+        """What ``output`` used, when all of it is unchanged and it would be given the same
+        content files: the ones ``assigned`` to it now, or every published one if it read them
+        all; None when it must be made anew. A page may have used a content file's listing part,
+        its whole text, or both."""
         if self._previous is None:
-            return False
+            return None
         dependencies = self._previous.dependencies.get(output)
         if dependencies is None or not self._changed.isdisjoint(dependencies):
-            return False
+            return None
         content = self._content.intersection(dependencies)
         if content == assigned or content == self._published:
-            return True
+            return dependencies
         used = frozenset(map(content_id, content))
-        return used == frozenset(map(content_id, assigned)) or used == self._published_ids
+        if used == frozenset(map(content_id, assigned)) or used == self._published_ids:
+            return dependencies
+        return None
+
+    @cached_property
+    def _published_ids(self) -> frozenset[str]:
+        return frozenset(map(content_id, self._published))
 
 
 def _changed_inputs(

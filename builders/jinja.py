@@ -223,10 +223,10 @@ class _SiteBuild:
         return base.rstrip("/")
 
     def _reuse(self, reuse: ReuseCheck, output: str, assigned: frozenset[str] = frozenset()) -> bool:
-        if not reuse.reusable(output, assigned):
+        previous = reuse.reusable_dependencies(output, assigned)
+        if previous is None:
             return False
-        previous = reuse.previous_dependencies(output)
-        assert previous is not None and self.ctx.previous is not None
+        assert self.ctx.previous is not None
         if not self.ctx.carry_over and not self.output.link(output, self.ctx.previous.out_dir):
             return False
         self.dependencies[output] = previous

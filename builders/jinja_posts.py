@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,8 @@ class PostStore:
         self, site_dir: Path, posts_dir: str, digests: Mapping[str, str], cache_file: Path, drafts: bool
     ) -> list[Post]:
         """Published posts (with ``drafts``, drafts too), newest first. ``digests`` are the
-        fingerprinted inputs; a post without one is parsed every time."""
+        fingerprinted inputs, which list every post file (without them, the folder is walked);
+        a post without a digest is parsed every time."""
         # Only a store that knows nothing reads the cache file and writes it back. A warm store is
         # the cache: writing the whole file on every edit would cost more than parsing the edited
         # post again after a restart, which is all a stale file entry costs.
@@ -84,7 +86,9 @@ class PostStore:
         markdown: MarkdownIt | None = None
         known: dict[str, tuple[str, Post]] = {}
         posts: list[Post] = []
-        for source in walk_paths(posts_dir):
+        prefix = posts_dir + os.sep
+        sources = [name for name in digests if name.startswith(prefix)] if digests else walk_paths(posts_dir)
+        for source in sources:
             if not source.endswith(".md"):
                 continue
             digest = digests.get(source)

@@ -131,14 +131,15 @@ class SiteRenderer:
         self._known_html: MutableMapping[tuple[str, str], Markup] = {} if post_html is None else post_html
         self._data: dict[str, Any] = {}
         self._deps: set[str] = set()
-        self._views = [PostView(post, self.post_html) for post in setup.posts]
+        # Made on first use: an edit renders a page or two of a site of thousands of posts.
+        self._views: dict[int, PostView] = {}
         self._env.globals.update(
             site=SiteView(
                 name=setup.site_name,
                 base_url=setup.base_url,
                 options=setup.options,
                 site_toml=setup.site_toml,
-                posts=lambda: list(self._views),
+                posts=lambda: [self._view(index) for index in range(len(setup.posts))],
                 tags=self._tag_summaries,
                 record_posts=self._record_all_posts,
                 record=self._record,
@@ -164,9 +165,9 @@ class SiteRenderer:
         self._env.recorded = set()
         context: dict[str, Any] = {"page": PageInfo(url=output_url(job.output), output=job.output, title=job.title)}
         if job.post is not None:
-            context["post"] = self._views[job.post]
+            context["post"] = self._view(job.post)
         if job.pagination is not None:
-            context["posts"] = [self._views[index] for index in job.listing]
+            context["posts"] = [self._view(index) for index in job.listing]
             context["pagination"] = job.pagination
         if job.tag is not None:
             context["tag"] = job.tag
@@ -191,6 +192,12 @@ class SiteRenderer:
                 html = self._known_html[key] = Markup(self._markdown.render(body))
             self._html[post.source] = html
         return html
+
+    def _view(self, index: int) -> PostView:
+        view = self._views.get(index)
+        if view is None:
+            view = self._views[index] = PostView(self.setup.posts[index], self.post_html)
+        return view
 
     def rendered_html(self, sources: frozenset[str]) -> dict[str, str]:
         """The HTML of those of ``sources`` this renderer has rendered, as plain strings."""

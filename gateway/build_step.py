@@ -9,11 +9,11 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from builders.base import BuildContext, Builder, BuildError, PreviousBuild
+from builders.base import BuildContext, Builder, BuildError, BuildResult, PreviousBuild
 from builders.workers import ProcessWorkers
 from gateway.build_dir import BuildRecord, SiteBuildDir
 from gateway.compress import precompress
@@ -28,7 +28,8 @@ log = logging.getLogger("sitegate.builds")
 
 @dataclass(frozen=True)
 class Build:
-    """A published build: its folder and the file table computed once for it."""
+    """A published build: its folder and the file table computed once for it. ``origins`` maps
+    each output it carried over, until the tidy step links it in, to the build folder holding it."""
 
     site_name: str
     build_id: str
@@ -37,6 +38,7 @@ class Build:
     rules: SiteRules
     record: BuildRecord
     reused: bool
+    origins: Mapping[str, str] = field(default_factory=dict)
 
     def as_previous(self) -> PreviousBuild:
         return PreviousBuild(
@@ -121,6 +123,7 @@ class BuildStep:
                 build_dir.drop(build_id)
         record = build_dir.find(build_id)
         reused = record is not None
+        origins: Mapping[str, str] = {}
         if record is None:
             if known_failure is not None and known_failure.build_id == build_id:
                 return known_failure
@@ -128,23 +131,22 @@ class BuildStep:
             # Carrying over needs the previous file table, which only a build in memory has.
             context = replace(context, input_digests=digests, previous=previous, carry_over=current is not None)
             try:
-                record = self._build_fresh(
-                    build_dir, builder, context, build_id, started, current.table if current else None
-                )
+                record, origins = self._build_fresh(build_dir, builder, context, build_id, started, current)
             except BuildError as error:
                 return Failure(build_id, error)
         output = build_dir.output(build_id)
         if build_dir.is_incomplete(build_id):
             assert current is not None
-            table = FileTable.compose(output, current.table, _carried(record))
+            table = FileTable.compose(output, current.table, origins)
         else:
+            origins = {}
             # The previous table is only a shortcut for files that are hard links of its files.
             table = FileTable.scan(output, current.table if current else None)
             build_dir.point_current(build_id)
         rules = load_rules(output)
         for problem in rules.problems:
             log.warning("%s: %s", site.name, problem)
-        return Build(site.name, build_id, output, table, rules, record, reused)
+        return Build(site.name, build_id, output, table, rules, record, reused, origins)
 
     def tidy(self, build: Build, current: Callable[[], Build | None]) -> Build:
         """After ``build`` went into service: carry its unchanged outputs over into its own
@@ -180,9 +182,9 @@ class BuildStep:
         # Development serves one person on this machine: compression would only slow reloads.
         if not self.settings.dev and precompress(build.path):
             # New siblings to describe: a scan, which reuses every unchanged entry.
-            return replace(build, table=FileTable.scan(build.path, build.table))
+            return replace(build, table=FileTable.scan(build.path, build.table), origins={})
         if carried:
-            return replace(build, table=build.table.moved_to(build.path))
+            return replace(build, table=build.table.moved_to(build.path), origins={})
         return build
 
     def _builder(self, site: Site) -> Builder:
@@ -220,8 +222,9 @@ class BuildStep:
         context: BuildContext,
         build_id: str,
         started: float,
-        previous_table: FileTable | None,
-    ) -> BuildRecord:
+        current: Build | None,
+    ) -> tuple[BuildRecord, dict[str, str]]:
+        """The new build's record, and the origins of the outputs it carried over."""
         staging = build_dir.staging()
         context = replace(context, out_dir=staging)
         try:
@@ -243,7 +246,7 @@ class BuildStep:
             rendered=result.rendered,
             seconds=round(seconds, 4),
         )
-        carried = _origins(result.files, result.rendered, previous_table, build_dir.root.resolve()) if context.carry_over else {}
+        carried = _origins(result, current) if context.carry_over and current is not None else {}
         summary = (
             f"{context.site_name}: built {build_id} in {seconds * 1000:.0f} ms, "
             f"{len(result.files)} files, {len(result.rendered)} rendered\n"
@@ -251,30 +254,16 @@ class BuildStep:
         # An incremental build's record waits for the tidy step: writing it is a good part of
         # what an edit costs, and until the build is complete nothing may find it anyway.
         build_dir.publish(staging, record, result.log + summary, carried, with_record=not carried)
-        return record
+        return record, carried
 
 
-def _carried(record: BuildRecord) -> list[str]:
-    fresh = set(record.rendered)
-    return [path for path in record.dependencies if path not in fresh]
-
-
-def _origins(
-    files: tuple[str, ...], rendered: tuple[str, ...], previous: FileTable | None, site_root: Path
-) -> dict[str, str]:
-    """For each output a build reused rather than wrote, the build folder its file lives in."""
-    if previous is None:
-        return {}
-    fresh = set(rendered)
-    prefix = f"{site_root}/"
-    origins = {}
-    for relative in files:
-        if relative in fresh:
-            continue
-        entry = previous.get("/" + relative)
-        if entry is not None and (path := str(entry.path)).startswith(prefix):
-            origins[relative] = path[len(prefix) :].split("/", 1)[0]
-    return origins
+def _origins(result: BuildResult, previous: Build) -> dict[str, str]:
+    """For each output a build reused rather than wrote, the build folder its file lives in:
+    the one the previous build has it from, or the previous build's own."""
+    fresh = set(result.rendered)
+    return {
+        relative: previous.origins.get(relative, previous.build_id) for relative in result.files if relative not in fresh
+    }
 
 
 def _is(serving: Build | None, build: Build) -> bool:

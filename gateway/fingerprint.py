@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from builders.base import plain
 
@@ -29,26 +29,30 @@ class DigestCache:
     def digests(self, paths: Iterable[Path]) -> dict[str, str]:
         """Path (as a string) → content digest, for each of ``paths``; ``OSError`` when one
         cannot be read."""
-        stats = {}
+        found: dict[str, str] = {}
+        unknown: dict[str, _StatKey] = {}
+        known = self._known
         for path in paths:
-            info = os.stat(path)
-            stats[str(path)] = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-        with self._lock:
-            known = {name: self._known.get(name) for name in stats}
-        found = {}
-        for name, key in stats.items():
-            entry = known[name]
-            found[name] = entry[1] if entry is not None and entry[0] == key else None
-        fresh = {name: _file_digest(name) for name, digest in found.items() if digest is None}
-        if fresh:
+            name = str(path)
+            info = os.stat(name)
+            key = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+            # A single dict read needs no lock; only writers take it.
+            entry = known.get(name)
+            if entry is not None and entry[0] == key:
+                found[name] = entry[1]
+            else:
+                found[name] = ""  # filled in below, keeping the order of ``paths``
+                unknown[name] = key
+        if unknown:
+            fresh = {name: _file_digest(name) for name in unknown}
             with self._lock:
                 for name, digest in fresh.items():
-                    self._known.pop(name, None)
-                    self._known[name] = (stats[name], digest)
-                for name in list(islice(self._known, max(0, len(self._known) - self._maxsize))):
-                    del self._known[name]
+                    known.pop(name, None)
+                    known[name] = (unknown[name], digest)
+                for name in list(islice(known, max(0, len(known) - self._maxsize))):
+                    del known[name]
             found.update(fresh)
-        return cast(dict[str, str], found)
+        return found
 
 
 # (inode, size, mtime, ctime): a file whose stat still says this has not been written since.

@@ -90,3 +90,25 @@ def test_pruning_keeps_every_build_the_table_in_service_points_into(tmp_path: Pa
     step.tidy(current, lambda: None)
     for entry in current.table:
         assert entry.path.is_file(), entry.url_path
+
+
+def test_edits_in_a_row_before_any_tidying_complete_into_a_whole_build(tmp_path: Path) -> None:
+    step, site_dir = make_step(tmp_path)
+    current = build(step, tmp_path, None)
+    for version in range(3):
+        edit_post(site_dir, "**Markdown", f"**Markdown {version}")
+        if version == 1:
+            other = site_dir / "content" / "posts" / "writing-posts.md"
+            other.write_text(other.read_text() + "\nOne more line.\n")
+        current = build(step, tmp_path, current)
+    tidied = step.tidy(current, lambda: current)
+    files = {path.relative_to(current.path).as_posix() for path in current.path.rglob("*") if path.is_file()}
+    assert {entry.url_path[1:] for entry in tidied.table} <= files
+    assert "One more line." in (current.path / OTHER_POST).read_text()
+    assert "Markdown 2" in (current.path / POST).read_text()
+    shutil.copytree(site_dir, tmp_path / "cold" / "sites" / "blog.test", ignore=shutil.ignore_patterns(".sitegate"))
+    cold_step, _ = make_step(tmp_path / "cold")
+    cold = build(cold_step, tmp_path / "cold", None)
+    assert cold.build_id == current.build_id
+    for entry in cold.table:
+        assert (current.path / entry.url_path[1:]).read_bytes() == entry.path.read_bytes(), entry.url_path
