@@ -206,12 +206,11 @@ class _SiteBuild:
         return self.memory.sitemap[1]
 
     def _expects_many_pages(self) -> bool:
-        """A first build of a site with many inputs renders about as many pages."""
-        return (
-            self.ctx.previous is None
-            and self.workers.count > 1
-            and len(self.ctx.input_digests) >= self.parallel_threshold
-        )
+        """A first build of a site with many posts and pages renders about as many pages."""
+        if self.ctx.previous is not None or self.workers.count < 2:
+            return False
+        sources = (self.posts_dir + os.sep, str(self.site_dir / "pages") + os.sep)
+        return sum(1 for name in self.ctx.input_digests if name.startswith(sources)) >= self.parallel_threshold
 
     def _has_blog(self) -> bool:
         return Path(self.posts_dir).is_dir() or "posts_from" in self.options

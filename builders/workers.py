@@ -55,14 +55,21 @@ class ProcessWorkers:
 
     def warm(self, ready: Callable[[], object]) -> None:
         """Start every process now without waiting for them; ``ready`` (a module-level function
-        of the module the work will need) runs once in each, so its imports are done too."""
+        of the module the work will need) runs once in each, so its imports are done too. Only
+        a head start: a process that cannot start now fails the run that needs it."""
         with self._lock:
-            if self._pool is None and not self._closed:
+            if self._closed:
+                return
+            if self._pool is None:
                 pool = self._pool_locked()
                 assert pool is not None
-                # A pool spawns a process for each task submitted while none is idle.
-                for _ in range(self.count):
-                    pool.submit(ready)
+                try:
+                    # A pool spawns a process for each task submitted while none is idle.
+                    for _ in range(self.count):
+                        pool.submit(ready)
+                except (OSError, BrokenProcessPool):
+                    self._stop_locked()
+                    return
             self._touch_locked()
 
     def run(self, task: Callable[..., T], arguments: Sequence[tuple[Any, ...]], stopping: threading.Event) -> list[T]:
@@ -119,6 +126,8 @@ class ProcessWorkers:
 
     def _touch_locked(self) -> None:
         self._last_used = time.monotonic()
+        if self._closed:
+            return
         if self._reaper is not None:
             self._reaper.cancel()
         self._reaper = threading.Timer(self._idle_seconds, self._reap)
