@@ -2,7 +2,9 @@
 one run, one machine, one corpus; figures to ``benchmarks/RESULTS.md``.
 
 Phases run one after another (never side by side: the machine has two cores), each on its own
-fresh copy of the corpus under ``benchmarks/.work/run``.
+fresh copy of the corpus under ``benchmarks/.work/run``. The cold builds, sitegate's and the
+peers', run round by round, so a stretch of load from other tenants of the machine weighs on
+all of them alike rather than on the ones that happened to run then.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmarks.build_bench import (
+    ColdBuild,
     ManagerFigures,
+    cold_build,
     measure_builder,
     measure_manager,
     pick_posts,
@@ -32,7 +36,12 @@ from benchmarks.peers import (
     mkdocs_build,
     pelican_build,
 )
-from benchmarks.production_bench import ProductionFigures, measure_production
+from benchmarks.production_bench import (
+    FirstRequest,
+    ProductionFigures,
+    first_request_to_cold_gateway,
+    measure_rebuilds,
+)
 from benchmarks.projects import (
     SITE_NAME,
     write_mkdocs_project,
@@ -95,27 +104,43 @@ def main(argv: Sequence[str]) -> int:
     pelican_project = write_pelican_project(posts, run_dir / "pelican")
 
     posts_dir = floor_site / "content" / "posts"
-    # Round by round, so a burst of other load on the machine hits every tool alike.
-    peer_runs: dict[str, list[float]] = {"floor": [], "floor with Pygments": [], "Pelican": [], "MkDocs": []}
+    colds: list[ColdBuild] = []
+    first_requests: list[FirstRequest] = []
+
+    def sitegate_first_request() -> float:
+        work = run_dir / "production" / str(len(first_requests))
+        first_requests.append(asyncio.run(first_request_to_cold_gateway(posts, work)))
+        return first_requests[-1].seconds
+
+    def sitegate_builder() -> float:
+        colds.append(cold_build(posts, run_dir / "builder" / str(len(colds))))
+        return colds[-1].timed.build_seconds
+
+    cold_runs: dict[str, list[float]] = {}
     commands: dict[str, Callable[[], float]] = {
         "floor": lambda: floor_build(peers, posts_dir, run_dir / "floor" / "out", False),
+        "sitegate first request to a cold production gateway": sitegate_first_request,
+        "sitegate JinjaBuilder": sitegate_builder,
         "floor with Pygments": lambda: floor_build(peers, posts_dir, run_dir / "floor" / "out-hl", True),
         "Pelican": lambda: pelican_build(peers, pelican_project),
         "MkDocs": lambda: mkdocs_build(peers, mkdocs_project),
     }
     for round_number in range(1, args.cold_runs + 1):
         for name, command in commands.items():
-            progress.say(f"{name} cold build, run {round_number} of {args.cold_runs}")
-            peer_runs[name].append(command())
-            progress.say(f"  {peer_runs[name][-1]:.2f} s")
-    floor, floor_highlight, pelican, mkdocs = (Samples(tuple(peer_runs[name])) for name in commands)
-    progress.say("sitegate: JinjaBuilder cold, one-post edits, shared component edit")
-    builder = measure_builder(posts, run_dir / "builder", args.edits, args.cold_runs)
-    progress.say(
-        f"  cold median {builder.cold.median:.2f} s, one-post edit median {builder.post_edits.timings.median * 1000:.0f} ms"
+            progress.say(f"{name}, cold, run {round_number} of {args.cold_runs}")
+            cold_runs.setdefault(name, []).append(command())
+            progress.say(f"  {cold_runs[name][-1]:.2f} s")
+    floor, floor_highlight, pelican, mkdocs = (
+        Samples(tuple(cold_runs[name])) for name in ("floor", "floor with Pygments", "Pelican", "MkDocs")
     )
+    progress.say("sitegate: JinjaBuilder one-post edits, shared component edit")
+    builder = measure_builder(posts, colds, args.edits)
+    progress.say(f"  one-post edit median {builder.post_edits.timings.median * 1000:.0f} ms")
     measured = asyncio.run(_measure_live(args, peers, posts, mkdocs_project, run_dir, progress))
-    manager, production, reload, serve_dirty, serve = measured
+    manager, rebuilds, reload, serve_dirty, serve = measured
+    production = ProductionFigures(
+        Samples(tuple(request.seconds for request in first_requests)), first_requests[-1].build, rebuilds
+    )
 
     figures = RunFigures(
         command=shlex.join(["python", "-m", "benchmarks", *argv]) if argv else "make bench",
@@ -143,19 +168,19 @@ async def _measure_live(
     mkdocs_project: Path,
     run_dir: Path,
     progress: Progress,
-) -> tuple[ManagerFigures, ProductionFigures, ReloadFigures, ServeFigures, ServeFigures]:
+) -> tuple[ManagerFigures, Samples, ReloadFigures, ServeFigures, ServeFigures]:
     progress.say("sitegate: BuildManager in development mode, cold and one-post edits")
     manager = await measure_manager(posts, run_dir / "manager", args.edits)
     progress.say(f"  edit median {manager.post_edits.timings.median * 1000:.0f} ms")
-    progress.say(f"sitegate: production gateway, first request to {SITE_NAME} and rebuilds through the hook")
-    production = await measure_production(posts, run_dir / "production", args.production_edits, args.cold_runs)
-    progress.say(f"  first request median {production.first_request.median:.2f} s")
+    progress.say(f"sitegate: production gateway, rebuilds of {SITE_NAME} through the hook")
+    rebuilds = await measure_rebuilds(posts, run_dir / "rebuilds", args.production_edits)
+    progress.say(f"  rebuild median {rebuilds.median * 1000:.0f} ms")
     progress.say("sitegate: development gateway, write → reload")
     reload = await measure_reload(posts, run_dir / "reload", args.reload_edits)
     progress.say(f"  reload event median {reload.to_reload_event.median * 1000:.0f} ms")
     serve_dirty = await _serve(peers, mkdocs_project, posts, run_dir, progress, True, args.reload_edits)
     serve = await _serve(peers, mkdocs_project, posts, run_dir, progress, False, args.full_serve_edits)
-    return manager, production, reload, serve_dirty, serve
+    return manager, rebuilds, reload, serve_dirty, serve
 
 
 async def _serve(

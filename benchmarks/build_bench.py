@@ -136,17 +136,26 @@ def _carry_over(previous: Path, out: Path, result: BuildResult) -> None:
             os.link(previous / output, out / output)
 
 
-def measure_builder(posts: Sequence[CorpusPost], work: Path, edits: int, cold_runs: int) -> BuilderFigures:
-    """Blocking: call it off any event loop. Each cold build gets a fresh copy of the site; the
-    last one goes on to the edits."""
-    colds = []
-    for number in range(cold_runs):
-        site_root = write_sitegate_site(posts, work / str(number) / "sites")
-        shared = copy_shared_components(work / str(number) / "shared")
-        run = _BuilderRun(load_site(site_root, KNOWN_BUILDERS), shared, work / str(number) / "out")
-        cold = run.build()
-        colds.append(cold.build_seconds)
+@dataclass(frozen=True)
+class ColdBuild:
+    """One cold build of a fresh copy of the site, and the run that can go on to edits."""
 
+    run: _BuilderRun
+    timed: _Timed
+
+
+def cold_build(posts: Sequence[CorpusPost], work: Path) -> ColdBuild:
+    """Blocking: a fresh copy of the site under ``work``, built once from nothing."""
+    site_root = write_sitegate_site(posts, work / "sites")
+    shared = copy_shared_components(work / "shared")
+    run = _BuilderRun(load_site(site_root, KNOWN_BUILDERS), shared, work / "out")
+    return ColdBuild(run, run.build())
+
+
+def measure_builder(posts: Sequence[CorpusPost], colds: Sequence[ColdBuild], edits: int) -> BuilderFigures:
+    """Blocking: call it off any event loop. The last cold build goes on to the edits."""
+    run, cold = colds[-1].run, colds[-1].timed
+    site_root, shared = run.site.root, run.shared_dir
     timings, rendered, fingerprints, carried = [], [], [], []
     for number, post in enumerate(pick_posts(posts, edits, offset=3)):
         token = f"builder-{number}"
@@ -172,7 +181,7 @@ def measure_builder(posts: Sequence[CorpusPost], work: Path, edits: int, cold_ru
     _expect(_COMPONENT_AFTER in shown, "component edit not shown")
     shared_result, shared_seconds = component_edit.result, component_edit.build_seconds
     return BuilderFigures(
-        cold=Samples(tuple(colds)),
+        cold=Samples(tuple(build.timed.build_seconds for build in colds)),
         cold_outputs=len(cold.result.rendered),
         cold_log=cold.result.log.strip(),
         fingerprint_seconds=Samples(tuple(fingerprints)),

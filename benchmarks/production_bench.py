@@ -49,21 +49,28 @@ class ProductionFigures:
     rebuilds: Samples
 
 
-async def measure_production(posts: Sequence[CorpusPost], work: Path, edits: int, cold_runs: int) -> ProductionFigures:
-    """``cold_runs`` first requests, each to a fresh gateway with a fresh copy of the site; the
-    last gateway goes on to the rebuilds."""
-    first_requests = []
-    for number in range(cold_runs - 1):
-        async with await _fresh_gateway(posts, work / str(number)) as gateway, aiohttp.ClientSession() as session:
-            first_requests.append(await _first_request(gateway, session, posts))
-    last = work / str(cold_runs - 1)
-    async with await _fresh_gateway(posts, last) as gateway, aiohttp.ClientSession() as session:
-        first_requests.append(await _first_request(gateway, session, posts))
-        cold_log = await asyncio.to_thread(read_build_log, last / "builds" / SITE_NAME)
+@dataclass(frozen=True)
+class FirstRequest:
+    seconds: float
+    build: BuildLog
+
+
+async def first_request_to_cold_gateway(posts: Sequence[CorpusPost], work: Path) -> FirstRequest:
+    """A fresh gateway with a fresh copy of the site under ``work``: the first request's time,
+    and what the log says of the build it waited for."""
+    async with await _fresh_gateway(posts, work) as gateway, aiohttp.ClientSession() as session:
+        seconds = await _first_request(gateway, session, posts)
+        return FirstRequest(seconds, await asyncio.to_thread(read_build_log, work / "builds" / SITE_NAME))
+
+
+async def measure_rebuilds(posts: Sequence[CorpusPost], work: Path, edits: int) -> Samples:
+    """Edits rebuilt through the hook by a gateway that has served the site once."""
+    async with await _fresh_gateway(posts, work) as gateway, aiohttp.ClientSession() as session:
+        await _first_request(gateway, session, posts)
         timings = []
         for number, post in enumerate(pick_posts(posts, edits, offset=11)):
             token = f"production-{number}"
-            path = sitegate_post(last / "sites" / SITE_NAME, post.slug)
+            path = sitegate_post(work / "sites" / SITE_NAME, post.slug)
             text = await asyncio.to_thread(path.read_text, encoding="utf-8")
             started = time.perf_counter()
             await asyncio.to_thread(path.write_text, edited(text, token), encoding="utf-8")
@@ -74,7 +81,7 @@ async def measure_production(posts: Sequence[CorpusPost], work: Path, edits: int
             await asyncio.wait_for(_until_served(gateway, session, page, token), _REBUILD_TIMEOUT_SECONDS)
             timings.append(time.perf_counter() - started)
             await asyncio.sleep(EDIT_INTERVAL_SECONDS)
-    return ProductionFigures(Samples(tuple(first_requests)), cold_log, Samples(tuple(timings)))
+    return Samples(tuple(timings))
 
 
 async def _fresh_gateway(posts: Sequence[CorpusPost], work: Path) -> RunningGateway:
