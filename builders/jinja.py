@@ -170,7 +170,9 @@ class _SiteBuild:
             cache_dir=self.cache_dir / "templates",
             data=data,
         )
-        renderer = SiteRenderer(setup, self.output, self.memory.templates, self.memory.post_html)
+        renderer = SiteRenderer(
+            setup, self.output, self.memory.templates, self.memory.post_html, self.memory.posts.markdown
+        )
         self._render_pages(reuse, jobs, renderer, frozenset(post.source for post in posts[:FEED_SIZE]))
         self._feed(reuse, posts, renderer)
         self._generate(reuse, "sitemap.xml", frozenset({sitemap_token}), lambda: sitemap_xml)

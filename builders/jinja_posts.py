@@ -72,6 +72,15 @@ class PostStore:
     def __init__(self) -> None:
         self._known: dict[str, tuple[str, Post]] = {}
         self._api: dict[str, Post] = {}
+        self._markdown: MarkdownIt | None = None
+
+    @property
+    def markdown(self) -> MarkdownIt:
+        """The parser for summaries, made once: making one costs about a millisecond, as much
+        as parsing an edited post."""
+        if self._markdown is None:
+            self._markdown = new_markdown()
+        return self._markdown
 
     def load(
         self, site_dir: Path, posts_dir: str, digests: Mapping[str, str], cache_file: Path, drafts: bool
@@ -83,7 +92,6 @@ class PostStore:
         # the cache: writing the whole file on every edit would cost more than parsing the edited
         # post again after a restart, which is all a stale file entry costs.
         disk = None if self._known else PostCache(cache_file)
-        markdown: MarkdownIt | None = None
         known: dict[str, tuple[str, Post]] = {}
         posts: list[Post] = []
         prefix = posts_dir + os.sep
@@ -97,15 +105,13 @@ class PostStore:
             if post is None and disk is not None:
                 post = disk.get(source, digest)
             if post is None:
-                if markdown is None:
-                    markdown = new_markdown()
                 path = Path(source)
                 label = path.relative_to(site_dir).as_posix()
                 try:
                     text = path.read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError) as error:
                     raise BuildError(f"cannot read post: {error}", file=label) from None
-                post = parse_post(path, label, text, markdown)
+                post = parse_post(path, label, text, self.markdown)
                 if disk is not None:
                     disk.put(post, digest)
             if digest is not None:
@@ -124,7 +130,6 @@ class PostStore:
         ``status`` counts as published), in the order given."""
         if not isinstance(items, list):
             raise BuildError(f"[data] {name} must be a list of posts for `posts_from`", file="site.toml")
-        markdown: MarkdownIt | None = None
         known: dict[str, Post] = {}
         posts: list[Post] = []
         for index, item in enumerate(items):
@@ -133,9 +138,7 @@ class PostStore:
             source = api_post_source(site_toml, name, item, index)
             post = self._api.get(source)
             if post is None:
-                if markdown is None:
-                    markdown = new_markdown()
-                post = post_from_item(item, source, _api_label(name, item, index), markdown)
+                post = post_from_item(item, source, _api_label(name, item, index), self.markdown)
             known[source] = post
             posts.append(post)
         self._api = known

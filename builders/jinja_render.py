@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from builders.assets import Asset, AssetLookup, OutputDir
@@ -112,8 +113,9 @@ def output_url(output: str) -> str:
 class SiteRenderer:
     """Renders pages of one site; not shared between threads (it records per render).
 
-    ``templates`` and ``post_html`` are what a long-lived builder keeps between builds: compiled
-    templates, and rendered Markdown keyed by the post's file and a digest of its body."""
+    ``templates``, ``post_html`` and ``markdown`` are what a long-lived builder keeps between
+    builds: compiled templates, rendered Markdown keyed by the post's file and a digest of its
+    body, and the Markdown parser."""
 
     def __init__(
         self,
@@ -121,11 +123,12 @@ class SiteRenderer:
         output: OutputDir | None = None,
         templates: TemplateMemory | None = None,
         post_html: MutableMapping[tuple[str, str], Markup] | None = None,
+        markdown: MarkdownIt | None = None,
     ) -> None:
         self.setup = setup
         self._loader = SiteLoader(setup.site_dir, setup.shared_dir)
         self._env = RecordingEnvironment(self._loader, setup.cache_dir, templates)
-        self._markdown = new_markdown()
+        self._markdown = markdown or new_markdown()
         self._output = output or OutputDir(setup.out_dir)
         self._html: dict[str, Markup] = {}
         self._known_html: MutableMapping[tuple[str, str], Markup] = {} if post_html is None else post_html

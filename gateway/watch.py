@@ -86,7 +86,9 @@ class DevReloader:
 
     async def run(self, debounce_ms: int) -> None:
         roots = [path for path in (self._sites_dir, self._shared_dir) if path.is_dir()]
-        async for changes in awatch(*roots, watch_filter=SourceFilter(), debounce=debounce_ms, step=10):
+        # ``step``: how long the files must stay quiet before a batch of changes is handed over.
+        # An editor's save is a burst of a few events within a millisecond or two.
+        async for changes in awatch(*roots, watch_filter=SourceFilter(), debounce=debounce_ms, step=5):
             await self.apply(Path(path) for _, path in changes)
 
     async def apply(self, changed: Iterable[Path]) -> None:
