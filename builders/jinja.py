@@ -301,21 +301,30 @@ class _SiteBuild:
         )
 
     def _tailwind(self, reuse: ReuseCheck) -> None:
-        """Tailwind scans every HTML file of the build, so it runs again when any of them is new,
-        gone or rendered anew, or when its own inputs changed."""
+        """Tailwind scans every HTML file of the build and every template, so it runs again when
+        any of them is new, gone, rendered anew or edited, or when its own inputs changed."""
         html_now = {output for output in self.dependencies if output.endswith(".html")}
         html_before = {output for output in reuse.previous_outputs() if output.endswith(".html")}
+        folders = self._template_folders()
+        templates = [path for folder in folders for path in walk_paths(str(folder)) if path.endswith(".html")]
+        # A folder ending in the separator stands for the set of files in it: a new template too.
+        markers = [str(folder) + os.sep for folder in folders]
         deps = frozenset(str(path) for path in tailwind_inputs(self.site_dir)).union(
-            *(self.dependencies[output] for output in html_now)
+            templates, markers, *(self.dependencies[output] for output in html_now)
         )
         fresh_html = any(output.endswith(".html") for output in self.rendered)
         if html_now == html_before and not fresh_html and self._reuse(reuse, TAILWIND_OUTPUT):
             self.dependencies[TAILWIND_OUTPUT] = deps
             return
         with tempfile.TemporaryDirectory(prefix="sitegate-tailwind-") as work:
-            self.log.append(build_tailwind(self.ctx, self.site_dir, Path(work)))
+            self.log.append(build_tailwind(self.ctx, self.site_dir, Path(work), folders))
         self.dependencies[TAILWIND_OUTPUT] = deps
         self.rendered.append(TAILWIND_OUTPUT)
+
+    def _template_folders(self) -> list[Path]:
+        """Where class names are written as the author wrote them: a page shows a class passed
+        to a component escaped (``[&>p]`` as ``[&amp;&gt;p]``), which Tailwind cannot read."""
+        return [self.site_dir / "pages", self.site_dir / "layouts", self.site_dir / "components", self.shared_dir]
 
 
 def _sitemap_entries(posts: list[Post], jobs: list[PageJob]) -> list[SitemapEntry]:

@@ -1,6 +1,7 @@
 """A site's own Tailwind build: the ``tailwindcss`` npm package from the site's ``package.json``,
 installed into the site's ``node_modules`` when missing or when the lock file changed
-(``builders.npm``), run over the rendered pages with the site's ``tailwind.config.js``.
+(``builders.npm``), run over the rendered pages and the templates with the site's
+``tailwind.config.js``.
 
 The result is served as ``/tailwind.css``, a stable name rather than a fingerprinted one: the
 pages are its input, so its hash cannot be known while they render.
@@ -8,7 +9,7 @@ pages are its input, so its hash cannot be known while they render.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,9 @@ def tailwind_inputs(site_dir: Path) -> list[Path]:
     return [site_dir / name for name in names]
 
 
-def build_tailwind(ctx: BuildContext, site_dir: Path, work_dir: Path) -> str:
-    """Write ``tailwind.css`` into the build from the HTML already in it; returns the log."""
+def build_tailwind(ctx: BuildContext, site_dir: Path, work_dir: Path, template_folders: Sequence[Path] = ()) -> str:
+    """Write ``tailwind.css`` into the build from the HTML already in it and the HTML templates
+    in ``template_folders``; returns the log."""
     install = npm.install_for(site_dir, None)
     if install is None:
         raise BuildError("a Tailwind site needs a package.json that pins tailwindcss", file="package.json")
@@ -71,7 +73,8 @@ def build_tailwind(ctx: BuildContext, site_dir: Path, work_dir: Path) -> str:
         source = work_dir / "tailwind-input.css"
         source.write_text(DEFAULT_INPUT)
     argv = [str(site_dir / _BINARY), "--input", str(source), "--output", str(ctx.out_dir / OUTPUT)]
-    argv += ["--content", str(ctx.out_dir / "**" / "*.html")]
+    content = [ctx.out_dir, *template_folders]
+    argv += ["--content", ",".join(str(folder / "**" / "*.html") for folder in content)]
     config = tailwind_config(site_dir)
     if config is not None:
         argv += ["--config", str(config)]

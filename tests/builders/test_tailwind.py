@@ -64,6 +64,27 @@ def test_a_new_class_on_a_page_runs_tailwind_again(sites: dict[str, tuple[Path, 
     assert ".skew-y-3{" in after.read("tailwind.css")
 
 
+def test_a_variant_with_an_ampersand_passed_to_a_component_gets_its_css(
+    sites: dict[str, tuple[Path, Built]], tmp_path: Path
+) -> None:
+    site = copy_tree(sites["darkflows.com"][0], tmp_path / "darkflows.com")
+    (site / "node_modules").symlink_to(sites["darkflows.com"][0] / "node_modules")
+    page = (
+        '{% extends "layouts/base.html" %}{% from "ui/card.html" import card %}'
+        '{% block content %}{{ card(title="T", body="B", class_="[&>p]:skew-x-6") }}{% endblock %}'
+    )
+    first = build(site)
+    write_files(site, {"pages/cards.html": page})
+    after = build(site, previous=first)
+    # The page shows the class escaped; the template has it as written.
+    assert "[&amp;&gt;p]:skew-x-6" in after.read("cards/index.html")
+    assert "skew-x-6>p{" in after.read("tailwind.css").replace("\\", "")
+    write_files(site, {"components/unused.html": '<i class="-skew-y-6"></i>'})
+    again = build(site, previous=after)
+    assert again.rendered == {"tailwind.css"}
+    assert ".-skew-y-6{" in again.read("tailwind.css")
+
+
 def test_packages_are_installed_when_missing_or_when_the_lock_file_changes(
     sites: dict[str, tuple[Path, Built]], tmp_path: Path
 ) -> None:
