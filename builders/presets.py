@@ -16,6 +16,9 @@ from builders.base import BuildContext, BuildError
 from builders.command import SITE_FILE, BuildPlan, CommandBuilder, command_option
 
 NODE = ("node",)
+# Astro builds inside the project: given an output folder outside it, Astro 5 leaves internal
+# modules of its content layer (content-assets.mjs, content-modules.mjs) among the pages.
+ASTRO_OUT_DIR = ".sitegate/astro-out"
 # Next.js writes its static export inside the project (into its distDir); sitegate copies it out.
 NEXT_EXPORT_DIR = ".sitegate/next-export"
 NEXT_CONFIG_HINT = (
@@ -57,11 +60,11 @@ def vite_plan(ctx: BuildContext) -> BuildPlan:
 
 def astro_plan(ctx: BuildContext) -> BuildPlan:
     return BuildPlan(
-        argv=(_tool("astro"), "build", "--outDir", str(ctx.out_dir), "--base", base_path(ctx.options)),
-        output=None,
+        argv=(_tool("astro"), "build", "--outDir", ASTRO_OUT_DIR, "--base", base_path(ctx.options)),
+        output=ASTRO_OUT_DIR,
         env=MappingProxyType({"ASTRO_TELEMETRY_DISABLED": "1"}),
         requires=NODE,
-        ignored=frozenset({"dist"}),
+        ignored=frozenset({"dist", ASTRO_OUT_DIR}),
     )
 
 

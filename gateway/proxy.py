@@ -46,6 +46,9 @@ _NO_AUTO_HEADERS = frozenset({hdrs.USER_AGENT, hdrs.ACCEPT, hdrs.ACCEPT_ENCODING
 _UNSENDABLE_CLOSE_CODES = frozenset({1005, 1006, 1015})
 # As long as aiohttp itself waits for the other end's close frame.
 _WEBSOCKET_CLOSE_GRACE = 10.0
+# Pings on both legs of a relayed WebSocket: a peer that vanished without closing (a laptop
+# lid shut, a dropped network) is noticed, and its other leg closed, instead of held forever.
+WEBSOCKET_HEARTBEAT = 30.0
 
 
 def create_client_session(settings: Settings) -> aiohttp.ClientSession:
@@ -188,8 +191,12 @@ async def _forward_websocket(
     # The upstream picks the subprotocol; the client is then offered only that one, so both
     # ends agree on it.
     protocols = _comma_list(request.headers, hdrs.SEC_WEBSOCKET_PROTOCOL)
-    async with session.ws_connect(url, headers=headers, protocols=protocols) as upstream_ws:
-        client_ws = web.WebSocketResponse(protocols=(upstream_ws.protocol,) if upstream_ws.protocol else ())
+    async with session.ws_connect(
+        url, headers=headers, protocols=protocols, heartbeat=WEBSOCKET_HEARTBEAT
+    ) as upstream_ws:
+        client_ws = web.WebSocketResponse(
+            protocols=(upstream_ws.protocol,) if upstream_ws.protocol else (), heartbeat=WEBSOCKET_HEARTBEAT
+        )
         await client_ws.prepare(request)
         relays = asyncio.gather(_relay(client_ws, upstream_ws), _relay(upstream_ws, client_ws))
         try:

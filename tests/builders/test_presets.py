@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -12,6 +13,7 @@ import pytest
 
 from builders.base import BuildContext, BuildError
 from builders.presets import (
+    ASTRO_OUT_DIR,
     NEXT_EXPORT_DIR,
     AstroBuilder,
     NextBuilder,
@@ -55,10 +57,11 @@ def test_vite_builds_straight_into_the_build_folder(tmp_path: Path) -> None:
     assert plan.output is None and plan.requires == ("node",)
 
 
-def test_astro_builds_straight_into_the_build_folder_with_telemetry_off(tmp_path: Path) -> None:
+def test_astro_builds_inside_the_project_with_telemetry_off(tmp_path: Path) -> None:
     plan = AstroBuilder().plan(context(tmp_path, base="/docs"))
-    assert plan.argv == ("node_modules/.bin/astro", "build", "--outDir", str(tmp_path / "out"), "--base", "/docs/")
-    assert plan.output is None and plan.env["ASTRO_TELEMETRY_DISABLED"] == "1"
+    assert plan.argv == ("node_modules/.bin/astro", "build", "--outDir", ASTRO_OUT_DIR, "--base", "/docs/")
+    assert plan.output == ASTRO_OUT_DIR and ASTRO_OUT_DIR in plan.ignored
+    assert plan.env["ASTRO_TELEMETRY_DISABLED"] == "1"
 
 
 def test_next_exports_inside_the_project_and_reads_its_dirs_from_the_env(tmp_path: Path) -> None:
@@ -109,8 +112,11 @@ def test_next_without_the_export_config_says_what_to_set(tmp_path: Path) -> None
 
 
 def test_a_tool_that_writes_nothing_into_the_build_folder_is_a_clear_error(tmp_path: Path) -> None:
-    fake_tool(tmp_path, "astro", "echo 'nothing to do'")
+    fake_tool(tmp_path, "vite", "echo 'nothing to do'")
     with pytest.raises(BuildError, match="succeeded but wrote nothing to its output folder"):
+        ViteBuilder().build(context(tmp_path))
+    fake_tool(tmp_path, "astro", "echo 'nothing to do'")
+    with pytest.raises(BuildError, match="wrote no .sitegate/astro-out/ folder"):
         AstroBuilder().build(context(tmp_path))
 
 
@@ -200,3 +206,24 @@ async def test_the_vite_dev_server_serves_the_site_and_its_hot_reload_socket(
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.ClientConnectionError):
             await session.get(dev_server)
+
+
+ASTRO_SITE = Path(__file__).resolve().parent / "astro_site"
+
+
+async def test_an_astro_site_is_installed_built_and_served_with_nothing_but_its_pages(
+    aiohttp_client, tmp_path: Path
+) -> None:
+    shutil.copytree(ASTRO_SITE, tmp_path / "sites" / "astro.test")
+    client = await aiohttp_client(create_app(Settings(sites_dir=tmp_path / "sites", build_dir=tmp_path / "builds")))
+    host = {"Host": "astro.test"}
+    home = await client.get("/", headers=host)
+    assert home.status == 200 and "<h1>Built by Astro</h1>" in await home.text()
+    about = await client.get("/about/", headers=host)
+    assert about.status == 200 and "An Astro page at /about/." in await about.text()
+    for leftover in ("/content-assets.mjs", "/content-modules.mjs"):
+        assert (await client.get(leftover, headers=host)).status == 404
+    again = await client.get("/", headers=host)
+    assert again.headers["ETag"] == home.headers["ETag"]
+    health = await (await client.get("/_sitegate/health")).json()
+    assert health["sites"]["astro.test"]["builds_started"] == 1

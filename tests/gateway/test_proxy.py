@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -18,6 +19,7 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 from yarl import URL
 
+from gateway import proxy
 from gateway.config import Settings
 from gateway.proxy import client_address, create_client_session, forward
 from gateway.registry import Site
@@ -552,3 +554,27 @@ async def test_a_refused_websocket_upgrade_is_a_bad_gateway(backend: StartBacken
 
     assert response.status == 502
     assert (await response.json())["error"]["code"] == "bad_gateway"
+
+
+async def test_an_idle_websocket_outlives_the_read_timeout(backend: StartBackend, gateway: StartGateway) -> None:
+    """A live-reload or HMR socket may say nothing for minutes; the read timeout is for answers."""
+    client = await gateway(await backend(ws_backend([], asyncio.Queue())), replace(DEFAULTS, proxy_read_timeout=0.5))
+    ws = await client.ws_connect("/api/live")
+    await asyncio.sleep(1.5)
+    await ws.send_str("still there")
+    assert await asyncio.wait_for(ws.receive_str(), DEADLOCK_GUARD) == "echo still there"
+    await ws.close()
+
+
+async def test_a_relayed_websocket_pings_its_client_and_closes_on_one_that_vanished(
+    backend: StartBackend, gateway: StartGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(proxy, "WEBSOCKET_HEARTBEAT", 0.3)
+    close_codes: asyncio.Queue[int | None] = asyncio.Queue()
+    client = await gateway(await backend(ws_backend([], close_codes)))
+    # A client that never answers pings, as one gone without a word.
+    ws = await client.ws_connect("/api/live", autoping=False)
+    message = await asyncio.wait_for(ws.receive(), DEADLOCK_GUARD)
+    assert message.type is WSMsgType.PING
+    # No pong: the gateway gives up on the client and closes the backend's leg too.
+    assert await asyncio.wait_for(close_codes.get(), DEADLOCK_GUARD) is not None
