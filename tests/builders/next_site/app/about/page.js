@@ -1,0 +1,1 @@
+export default function About() { return <p>A Next page at /about/.</p>; }
