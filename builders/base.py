@@ -67,6 +67,13 @@ class BuildContext:
     def dev(self) -> bool:
         return self.mode == "development"
 
+    def time_limit(self) -> float:
+        """Seconds a build may take: the site's ``timeout``, else the gateway's."""
+        value = self.options.get("timeout", self.timeout)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise BuildError(f"timeout must be a number of seconds, not {value!r}", file="site.toml")
+        return float(value)
+
 
 @dataclass(frozen=True)
 class BuildResult:

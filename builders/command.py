@@ -67,7 +67,7 @@ class CommandBuilder:
 
     def build(self, ctx: BuildContext) -> BuildResult:
         plan = self.plan(ctx)
-        timeout = timeout_option(ctx)
+        timeout = ctx.time_limit()
         output = OutputLog(on_line=lambda line: log.info("%s | %s", ctx.site_name, line))
 
         def environment(node_env: str | None) -> dict[str, str]:
@@ -141,12 +141,6 @@ def output_option(options: Mapping[str, Any], default: str) -> str:
         raise BuildError(f"output must be a folder inside the site, like {default!r}, not {value!r}", file=SITE_FILE)
     return path.as_posix()
 
-
-def timeout_option(ctx: BuildContext) -> float:
-    value = ctx.options.get("timeout", ctx.timeout)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise BuildError(f"timeout must be a number of seconds, not {value!r}", file=SITE_FILE)
-    return float(value)
 
 
 def resolve_program(argv: tuple[str, ...], site_dir: Path) -> tuple[str, ...]:

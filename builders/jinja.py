@@ -40,7 +40,8 @@ from builders.jinja_render import (
 from builders.tailwind import OUTPUT as TAILWIND_OUTPUT
 from builders.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
 from builders.theme import theme_css, validate_theme
-from builders.workers import STOPPED, ProcessWorkers
+from builders.deadline import BuildStopped, Deadline
+from builders.workers import ProcessWorkers
 
 SOURCE_DIRS = ("pages", "layouts", "components", "content", "assets", "public", "data")
 FEED_SIZE = 20
@@ -70,12 +71,28 @@ class JinjaBuilder:
             return files + list(memory.input_paths.values())
 
     def build(self, ctx: BuildContext) -> BuildResult:
-        memory = self._memory_for(ctx.site_dir.absolute())
+        site_dir = ctx.site_dir.absolute()
+        memory = self._memory_for(site_dir)
         # A builder used on its own (not by a gateway) starts processes for this build alone.
         workers = ctx.workers or ProcessWorkers()
+        seconds = ctx.time_limit()
+        deadline = Deadline(seconds, ctx.stopping)
         try:
-            with memory.lock:
+            with memory.lock, deadline:
                 return _SiteBuild(ctx, self.parallel_threshold, memory, workers).run()
+        except BuildError as error:
+            if deadline.fired is None:
+                raise
+            # Cut off anywhere: what it remembered of the site may be half updated.
+            with self._memories_lock:
+                self._memories.pop(site_dir, None)
+            if deadline.fired is BuildStopped:
+                raise BuildStopped() from None
+            raise BuildError(
+                f"the build took longer than {seconds:g} s, its time limit (`timeout` in site.toml)",
+                file=error.file,
+                line=error.line,
+            ) from None
         finally:
             if ctx.workers is None:
                 workers.close()
@@ -266,7 +283,7 @@ class _SiteBuild:
             results = []
             for job in pending:
                 if self.ctx.stopping.is_set():
-                    raise BuildError(STOPPED)
+                    raise BuildStopped()
                 results.append((job.output, renderer.render(job)))
         for output, deps in results:
             self.dependencies[output] = deps

@@ -13,20 +13,30 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
-from builders.base import BuildError
+from builders.deadline import BuildStopped
 
 T = TypeVar("T")
 
-STOPPED = "the build was stopped: the gateway is shutting down"
 # Pages render in at most this many processes: more than the cores only adds start-up and memory.
 MAX_WORKERS = 4
 IDLE_SECONDS = 300.0
 _STOP_POLL_SECONDS = 0.2
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down and end its processes now, whatever they are running."""
+    # Python 3.14 has this in public (terminate_workers); before it, the pool's process table
+    # is the only way to the processes.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
 
 
 def _default_count() -> int:
@@ -74,20 +84,38 @@ class ProcessWorkers:
 
     def run(self, task: Callable[..., T], arguments: Sequence[tuple[Any, ...]], stopping: threading.Event) -> list[T]:
         """``task(*args)`` for each of ``arguments`` in the processes; results in completion
-        order. A ``BuildError`` when ``stopping`` is set meanwhile; ``BrokenProcessPool`` when a
-        process died (the pool is then started afresh next time)."""
+        order. A task's own exception is raised as it is. When the caller gives up (``stopping``
+        set, a ``BuildStopped``; a deadline in its thread) or a process died
+        (``BrokenProcessPool``), the processes are ended: a runaway task would otherwise keep a
+        core busy. The next run starts fresh ones."""
         with self._lock:
             pool = self._pool_locked()
             if pool is None:
-                raise BuildError(STOPPED)
+                raise BuildStopped()
             self._busy += 1
+        waiting = {pool.submit(task, *args) for args in arguments}
+        results: list[T] = []
+        task_failed = False
         try:
-            return self._gather([pool.submit(task, *args) for args in arguments], stopping)
-        except BrokenProcessPool:
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-                    pool.shutdown(wait=False, cancel_futures=True)
+            while waiting:
+                done, waiting = wait(waiting, timeout=_STOP_POLL_SECONDS, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        task_failed = not isinstance(error, BrokenProcessPool)
+                        raise error
+                    results.append(future.result())
+                if stopping.is_set():
+                    raise BuildStopped()
+            return results
+        except BaseException:
+            for future in waiting:
+                future.cancel()
+            if not task_failed:
+                with self._lock:
+                    if self._pool is pool:
+                        self._pool = None
+                _terminate(pool)
             raise
         finally:
             with self._lock:
@@ -95,27 +123,13 @@ class ProcessWorkers:
                 self._touch_locked()
 
     def close(self) -> None:
-        """Stop the processes (a running task finishes first, off the caller's thread)."""
+        """Stop the processes; a task still running is ended."""
         with self._lock:
             self._closed = True
+            pool, self._pool = self._pool, None
             self._stop_locked()
-
-    @staticmethod
-    def _gather(waiting_list: list[Future[T]], stopping: threading.Event) -> list[T]:
-        results: list[T] = []
-        waiting = set(waiting_list)
-        try:
-            while waiting:
-                done, waiting = wait(waiting, timeout=_STOP_POLL_SECONDS, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    results.append(future.result())
-                if stopping.is_set():
-                    raise BuildError(STOPPED)
-        except BaseException:
-            for future in waiting:
-                future.cancel()
-            raise
-        return results
+        if pool is not None:
+            _terminate(pool)
 
     def _pool_locked(self) -> ProcessPoolExecutor | None:
         if self._closed:

@@ -4,6 +4,7 @@ feeds, theme and assets."""
 from __future__ import annotations
 
 import re
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -354,6 +355,38 @@ def test_worker_processes_kept_between_builds_render_each_build_from_its_own_sou
     assert "Renamed post" in second.read("blog/p027/index.html")
     assert "own layout" in second.read("blog/p001/index.html")
     assert "New words." in second.read("feed.xml")
+
+
+RUNAWAY = '{% extends "shared/layouts/post.html" %}\n{% block post %}{% for i in range(10**12) %}{% endfor %}{% endblock %}'
+
+
+def test_a_runaway_template_fails_the_build_at_its_time_limit_naming_the_line(tmp_path: Path) -> None:
+    site = write_files(
+        tmp_path / "loop.example",
+        {"layouts/post.html": RUNAWAY, "content/posts/one.md": post("One", "2024-01-01")},
+    )
+    builder = JinjaBuilder()
+    started = time.monotonic()
+    with pytest.raises(BuildError, match="longer than 0.5 s") as caught:
+        build(site, builder=builder, timeout=0.5)
+    assert time.monotonic() - started < 10
+    assert (caught.value.file, caught.value.line) == ("layouts/post.html", 2)
+    (site / "layouts/post.html").unlink()
+    assert "Some text." in build(site, builder=builder, timeout=0.5).read("blog/one/index.html")
+
+
+def test_a_runaway_template_in_worker_processes_ends_them(tmp_path: Path) -> None:
+    site = write_files(
+        tmp_path / "loops.example",
+        {"layouts/post.html": RUNAWAY, **{f"content/posts/p{n:02}.md": post(f"P{n}", "2024-01-01") for n in range(12)}},
+    )
+    workers = ProcessWorkers(count=2)
+    try:
+        with pytest.raises(BuildError, match="longer than 1 s"):
+            build(site, builder=JinjaBuilder(parallel_threshold=5), workers=workers, timeout=1)
+        assert not workers.started
+    finally:
+        workers.close()
 
 
 def test_an_error_in_a_worker_process_names_the_file_and_line(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from concurrent.futures.process import BrokenProcessPool
 import pytest
 
 from builders.base import BuildError
-from builders.workers import STOPPED, ProcessWorkers
+from builders.deadline import STOPPED
+from builders.workers import ProcessWorkers
 
 
 def ready() -> None:
@@ -49,8 +50,17 @@ def test_a_stopping_gateway_ends_a_run_at_once(workers: ProcessWorkers) -> None:
     threading.Timer(0.1, stopping.set).start()
     started = time.monotonic()
     with pytest.raises(BuildError, match=STOPPED):
-        workers.run(time.sleep, [(1.5,)] * 4, stopping)
-    assert time.monotonic() - started < 1.4
+        workers.run(time.sleep, [(30,)] * 4, stopping)
+    assert time.monotonic() - started < 5
+    # The tasks still running were ended with their processes, not left to finish.
+    assert not workers.started
+
+
+def test_a_failing_task_keeps_the_processes(workers: ProcessWorkers) -> None:
+    with pytest.raises(ZeroDivisionError):
+        workers.run(divmod, [(1, 0)], threading.Event())
+    assert workers.started
+    assert workers.run(divmod, [(7, 2)], threading.Event()) == [(3, 1)]
 
 
 def test_a_process_that_dies_fails_the_run_and_the_next_run_starts_afresh(workers: ProcessWorkers) -> None:
