@@ -13,6 +13,7 @@ import ctypes
 import threading
 import time
 from types import TracebackType
+from typing import Self
 
 from builders.base import BuildError
 
@@ -46,7 +47,7 @@ class Deadline:
         self._lock = threading.Lock()
         self._thread_id = 0
 
-    def __enter__(self) -> Deadline:
+    def __enter__(self) -> Self:
         self._thread_id = threading.get_ident()
         threading.Thread(target=self._watch, name="sitegate-deadline", daemon=True).start()
         return self

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from builders.assets import OutputDir, fingerprint_assets, public_files
 from builders.base import BuildContext, BuildError, BuildResult, plain, walk_paths
 from builders.content import Post
+from builders.deadline import BuildStopped, Deadline
 from builders.deps import ReuseCheck
 from builders.feeds import SitemapEntry, atom_feed, sitemap
 from builders.jinja_memory import SiteMemory
@@ -40,7 +41,6 @@ from builders.jinja_render import (
 from builders.tailwind import OUTPUT as TAILWIND_OUTPUT
 from builders.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
 from builders.theme import theme_css, validate_theme
-from builders.deadline import BuildStopped, Deadline
 from builders.workers import ProcessWorkers
 
 SOURCE_DIRS = ("pages", "layouts", "components", "content", "assets", "public", "data")
