@@ -71,11 +71,11 @@ class JinjaBuilder:
             return files + list(memory.input_paths.values())
 
     def build(self, ctx: BuildContext) -> BuildResult:
+        seconds = ctx.time_limit()
         site_dir = ctx.site_dir.absolute()
         memory = self._memory_for(site_dir)
         # A builder used on its own (not by a gateway) starts processes for this build alone.
         workers = ctx.workers or ProcessWorkers()
-        seconds = ctx.time_limit()
         deadline = Deadline(seconds, ctx.stopping)
         try:
             with memory.lock, deadline:

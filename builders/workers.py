@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any, TypeVar
@@ -93,10 +93,12 @@ class ProcessWorkers:
             if pool is None:
                 raise BuildStopped()
             self._busy += 1
-        waiting = {pool.submit(task, *args) for args in arguments}
+        waiting: set[Future[T]] = set()
         results: list[T] = []
         task_failed = False
         try:
+            # A pool that broke since it was last used refuses tasks (BrokenProcessPool).
+            waiting = {pool.submit(task, *args) for args in arguments}
             while waiting:
                 done, waiting = wait(waiting, timeout=_STOP_POLL_SECONDS, return_when=FIRST_EXCEPTION)
                 for future in done:
