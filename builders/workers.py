@@ -10,6 +10,7 @@ extra memory.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +38,12 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
     for process in processes:
         if process.is_alive():
             process.terminate()
+
+
+def _ignore_interrupts() -> None:
+    """In each worker: Ctrl-C in the gateway's terminal reaches the whole process group, and the
+    gateway ends its workers itself; a traceback from each would only bury its own last words."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _default_count() -> int:
@@ -137,7 +144,9 @@ class ProcessWorkers:
         if self._closed:
             return None
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.count, mp_context=get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.count, mp_context=get_context("spawn"), initializer=_ignore_interrupts
+            )
         return self._pool
 
     def _touch_locked(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -89,3 +90,11 @@ def test_a_closed_pool_runs_nothing(workers: ProcessWorkers) -> None:
     assert not workers.started
     with pytest.raises(BuildError, match=STOPPED):
         workers.run(pow, [(2, 2)], threading.Event())
+
+
+def test_ctrl_c_in_the_terminal_leaves_the_workers_to_the_gateway(workers: ProcessWorkers) -> None:
+    pids = set(workers.run(process_id, [(n,) for n in range(4)], threading.Event()))
+    for pid in pids:
+        os.kill(pid, signal.SIGINT)
+    time.sleep(0.3)
+    assert set(workers.run(process_id, [(n,) for n in range(4)], threading.Event())) <= pids
