@@ -243,7 +243,8 @@ def _method(run: RunFigures) -> list[str]:
         "- Cold means nothing to start from: a fresh copy of each project, no build folder and no cache "
         "(sitegate's `.sitegate/` post and template caches are absent). The cold builds run round by round, each "
         "round the floor, sitegate's first request, sitegate's builder, then the peers, so a stretch of load from "
-        "other tenants of the machine weighs on all of them alike; the ratios use medians.",
+        "other tenants of the machine weighs on all of them alike; the floor and sitegate, whose ratio is a target, "
+        "run in every round, the slower peers in the first three. The ratios use medians.",
         "- Peers and the floor are timed as whole commands, from starting the interpreter to its exit, as a "
         "person waits for them. The floor (`benchmarks/floor.py`) reads front matter with PyYAML, renders with "
         "markdown-it-py configured as sitegate's (CommonMark, tables, strikethrough) and writes one file per post.",
