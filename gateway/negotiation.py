@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import mktime_tz, parsedate_tz
 
+from multidict import CIMultiDictProxy
+
 from gateway.files import FileEntry, Precompressed
 
 _ETAG_IN_LIST = re.compile(r'(?:W/)?"[^"]*"')
@@ -119,3 +121,8 @@ def _range_number(digits: str) -> int | None:
     if not digits:
         return None
     return int(digits) if len(digits) <= _MAX_RANGE_DIGITS else 10**_MAX_RANGE_DIGITS
+
+
+def comma_list(headers: CIMultiDictProxy[str], name: str) -> list[str]:
+    """The items of a comma-separated header, across all its lines."""
+    return [item.strip() for value in headers.getall(name, ()) for item in value.split(",") if item.strip()]

@@ -1,26 +1,26 @@
 """Forwarding a request to an upstream HTTP server: the shared backend for ``/api``, or a site's
-dev server. Bodies stream both ways, WebSockets are relayed message by message, and the tenant
-headers are always ours, never the client's.
+dev server. Bodies stream both ways, WebSockets are relayed (``gateway.websocket_relay``), and
+the tenant headers are always ours, never the client's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 from collections.abc import Iterable
 
 import aiohttp
-from aiohttp import WSMsgType, hdrs, web
+from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from gateway.config import IpNetwork, Settings
+from gateway.negotiation import comma_list
 from gateway.registry import Site
+from gateway.websocket_relay import is_websocket_request, relay_websocket
 
 _log = logging.getLogger(__name__)
 
-_WebSocket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 _IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _HOP_BY_HOP_HEADERS = frozenset(
@@ -34,21 +34,9 @@ _REPLACED_REQUEST_HEADERS = frozenset(
     {"host", "expect", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip",
      "x-tenant-domain", "x-site-name", "x-sitegate-token"}
 )
-# aiohttp's WebSocket client writes its own handshake; the client's would contradict it.
-_WEBSOCKET_HANDSHAKE_HEADERS = frozenset(
-    {"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol",
-     "sec-websocket-accept"}
-)
 # Left to aiohttp these would be invented for the client: an Accept-Encoding the client never
 # sent would bring back compressed bodies it cannot read, since we do not decompress.
 _NO_AUTO_HEADERS = frozenset({hdrs.USER_AGENT, hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.CONTENT_TYPE})
-# Close codes that describe a lost connection and may not be sent in a close frame (RFC 6455 7.4.1).
-_UNSENDABLE_CLOSE_CODES = frozenset({1005, 1006, 1015})
-# As long as aiohttp itself waits for the other end's close frame.
-_WEBSOCKET_CLOSE_GRACE = 10.0
-# Pings on both legs of a relayed WebSocket: a peer that vanished without closing (a laptop
-# lid shut, a dropped network) is noticed, and its other leg closed, instead of held forever.
-WEBSOCKET_HEARTBEAT = 30.0
 
 
 def create_client_session(settings: Settings) -> aiohttp.ClientSession:
@@ -87,8 +75,8 @@ async def forward(
     url = URL(upstream.rstrip("/") + target.raw_path_qs, encoded=True)
     headers = _upstream_headers(request, site=site, settings=settings)
     try:
-        if _is_websocket_request(request):
-            return await _forward_websocket(request, url, headers, session)
+        if is_websocket_request(request):
+            return await relay_websocket(request, url, headers, session)
         return await _forward_http(request, url, headers, session)
     except aiohttp.ClientError as error:
         # A client leaving mid-upload breaks the upstream request too; that is no upstream fault.
@@ -108,7 +96,7 @@ def client_address(request: web.BaseRequest, trusted: Iterable[IpNetwork]) -> st
     if peer is None or not _is_trusted(peer, trusted):
         return _peer_text(request)
     address = peer
-    for hop in reversed(_comma_list(request.headers, hdrs.X_FORWARDED_FOR)):
+    for hop in reversed(comma_list(request.headers, hdrs.X_FORWARDED_FOR)):
         hop_address = _parse_ip(hop)
         if hop_address is None:
             break
@@ -131,7 +119,7 @@ def _upstream_headers(request: web.BaseRequest, *, site: Site, settings: Setting
 
     peer = _peer_address(request)
     from_trusted_proxy = peer is not None and _is_trusted(peer, settings.trusted_proxies)
-    chain = _comma_list(request.headers, hdrs.X_FORWARDED_FOR) if from_trusted_proxy else []
+    chain = comma_list(request.headers, hdrs.X_FORWARDED_FOR) if from_trusted_proxy else []
     headers[hdrs.X_FORWARDED_FOR] = ", ".join([*chain, _peer_text(request)])
     claimed_proto = _first_value(request.headers.get(hdrs.X_FORWARDED_PROTO)) if from_trusted_proxy else None
     claimed_host = _first_value(request.headers.get(hdrs.X_FORWARDED_HOST)) if from_trusted_proxy else None
@@ -183,63 +171,6 @@ async def _stream_body(request: web.Request, response: web.StreamResponse, upstr
             return
 
 
-async def _forward_websocket(
-    request: web.Request, url: URL, headers: CIMultiDict[str], session: aiohttp.ClientSession
-) -> web.StreamResponse:
-    for name in _WEBSOCKET_HANDSHAKE_HEADERS:
-        headers.popall(name, None)
-    # The upstream picks the subprotocol; the client is then offered only that one, so both
-    # ends agree on it.
-    protocols = _comma_list(request.headers, hdrs.SEC_WEBSOCKET_PROTOCOL)
-    async with session.ws_connect(
-        url, headers=headers, protocols=protocols, heartbeat=WEBSOCKET_HEARTBEAT
-    ) as upstream_ws:
-        client_ws = web.WebSocketResponse(
-            protocols=(upstream_ws.protocol,) if upstream_ws.protocol else (), heartbeat=WEBSOCKET_HEARTBEAT
-        )
-        await client_ws.prepare(request)
-        relays = asyncio.gather(_relay(client_ws, upstream_ws), _relay(upstream_ws, client_ws))
-        try:
-            await asyncio.shield(relays)
-        except asyncio.CancelledError:
-            # aiohttp can cancel the handler as the client's connection drops, with its close
-            # frame received but not yet relayed; the relays finish by themselves and pass it on.
-            await asyncio.wait((relays,), timeout=_WEBSOCKET_CLOSE_GRACE)
-            raise
-        finally:
-            relays.cancel()
-        return client_ws
-
-
-async def _relay(source: _WebSocket, target: _WebSocket) -> None:
-    """Pass messages from one WebSocket to the other until ``source`` closes, then close
-    ``target`` with the same code and reason."""
-    reason = b""
-    try:
-        while True:
-            message = await source.receive()
-            if message.type is WSMsgType.TEXT:
-                await target.send_str(message.data)
-            elif message.type is WSMsgType.BINARY:
-                await target.send_bytes(message.data)
-            elif message.type is WSMsgType.CLOSE:
-                reason = (message.extra or "").encode()
-                break
-            elif message.type in (WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
-                break
-        await target.close(code=_close_code(source.close_code), message=reason)
-    except ConnectionResetError:
-        _log.debug("WebSocket peer went away while relaying")
-
-
-def _close_code(code: int | None) -> int:
-    if code is None or code == 1005:
-        return 1000
-    if code in _UNSENDABLE_CLOSE_CODES:
-        return 1011
-    return code
-
-
 def _downstream_headers(upstream_headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
     dropped = _hop_by_hop(upstream_headers)
     return CIMultiDict((name, value) for name, value in upstream_headers.items() if name.lower() not in dropped)
@@ -247,22 +178,12 @@ def _downstream_headers(upstream_headers: CIMultiDictProxy[str]) -> CIMultiDict[
 
 def _hop_by_hop(headers: CIMultiDictProxy[str]) -> frozenset[str]:
     """The fixed hop-by-hop names plus every header the message's ``Connection`` names."""
-    return _HOP_BY_HOP_HEADERS | {token.lower() for token in _comma_list(headers, hdrs.CONNECTION)}
-
-
-def _is_websocket_request(request: web.BaseRequest) -> bool:
-    upgrade = {token.strip().lower() for token in request.headers.get(hdrs.UPGRADE, "").split(",")}
-    return request.method == hdrs.METH_GET and "websocket" in upgrade
+    return _HOP_BY_HOP_HEADERS | {token.lower() for token in comma_list(headers, hdrs.CONNECTION)}
 
 
 def _has_dot_segment(path: str) -> bool:
     # The upstream may resolve "/api/../admin" to "/admin", outside the prefix we forward.
     return any(segment in (".", "..") for segment in path.split("/"))
-
-
-def _comma_list(headers: CIMultiDictProxy[str], name: str) -> list[str]:
-    """The items of a comma-separated header, across all its lines."""
-    return [item.strip() for value in headers.getall(name, ()) for item in value.split(",") if item.strip()]
 
 
 def _first_value(value: str | None) -> str | None:
