@@ -74,6 +74,9 @@ def build_tailwind(ctx: BuildContext, site_dir: Path, work_dir: Path, template_f
         source.write_text(DEFAULT_INPUT)
     argv = [str(site_dir / _BINARY), "--input", str(source), "--output", str(ctx.out_dir / OUTPUT)]
     content = [ctx.out_dir, *template_folders]
+    # The CLI takes its content globs as one comma-separated list.
+    if any("," in str(folder) for folder in content):
+        raise BuildError(f"Tailwind cannot scan a folder whose path has a comma: {', '.join(map(str, content))}")
     argv += ["--content", ",".join(str(folder / "**" / "*.html") for folder in content)]
     config = tailwind_config(site_dir)
     if config is not None:

@@ -110,3 +110,10 @@ def test_tailwind_without_a_package_json_is_a_clear_error(tmp_path: Path) -> Non
     with pytest.raises(BuildError, match="package.json") as caught:
         build(site, tailwind=True)
     assert caught.value.file == "package.json"
+
+
+def test_a_folder_with_a_comma_in_its_path_is_a_clear_error(sites: dict[str, tuple[Path, Built]], tmp_path: Path) -> None:
+    site = copy_tree(sites["darkflows.com"][0], tmp_path / "a,b" / "darkflows.com")
+    (site / "node_modules").symlink_to(sites["darkflows.com"][0] / "node_modules")
+    with pytest.raises(BuildError, match="path has a comma"):
+        build(site)
