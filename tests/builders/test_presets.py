@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -21,7 +20,8 @@ from builders.presets import (
     dev_command,
 )
 from gateway.app import create_app
-from gateway.config import Mode, Settings
+from gateway.config import PACKAGED_TEMPLATES, Mode, Settings
+from gateway.create import create_site
 from gateway.keys import DEV_SERVERS, SITES
 from tests.builders.vite_site import SITE_NAME, vite_dependencies, vite_sites
 
@@ -208,22 +208,19 @@ async def test_the_vite_dev_server_serves_the_site_and_its_hot_reload_socket(
             await session.get(dev_server)
 
 
-HERE = Path(__file__).resolve().parent
-
-
 @pytest.mark.parametrize(
-    ("folder", "heading", "about", "absent"),
+    ("template", "heading", "about", "absent"),
     [
         # Astro leaves modules of its content layer beside the pages when it builds outside the project.
-        ("astro_site", "<h1>Built by Astro</h1>", "An Astro page at /about/.", ("/content-assets.mjs", "/content-modules.mjs")),
+        ("astro", "<h1>A new Astro site</h1>", "An Astro page at /about/.", ("/content-assets.mjs", "/content-modules.mjs")),
         # A Next build that is not a static export has a manifest and a trace, never to be served.
-        ("next_site", "<h1>Built by Next</h1>", "A Next page at /about/.", ("/build-manifest.json", "/trace")),
+        ("next", "<h1>A new Next.js site</h1>", "A Next.js page at /about/.", ("/build-manifest.json", "/trace")),
     ],
 )
-async def test_a_framework_site_is_installed_built_and_served_with_nothing_but_its_pages(
-    aiohttp_client, tmp_path: Path, folder: str, heading: str, about: str, absent: tuple[str, ...]
+async def test_a_created_framework_site_is_installed_built_and_served_with_nothing_but_its_pages(
+    aiohttp_client, tmp_path: Path, template: str, heading: str, about: str, absent: tuple[str, ...]
 ) -> None:
-    shutil.copytree(HERE / folder, tmp_path / "sites" / "framework.test")
+    create_site(tmp_path / "sites", PACKAGED_TEMPLATES, "framework.test", template)
     client = await aiohttp_client(create_app(Settings(sites_dir=tmp_path / "sites", build_dir=tmp_path / "builds")))
     host = {"Host": "framework.test"}
     home = await client.get("/", headers=host)

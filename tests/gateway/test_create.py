@@ -16,10 +16,10 @@ from tests.gateway.test_cli import run_sitegate
 
 
 def test_the_templates_ship_with_sitegate() -> None:
-    assert {"default", "blog", "vite"} <= set(available_templates(PACKAGED_TEMPLATES))
+    assert {"default", "blog", "vite", "astro", "next"} <= set(available_templates(PACKAGED_TEMPLATES))
 
 
-@pytest.mark.parametrize("template", ["default", "blog", "vite"])
+@pytest.mark.parametrize("template", ["default", "blog", "vite", "astro", "next"])
 def test_each_template_makes_a_valid_site(tmp_path: Path, template: str) -> None:
     folder = create_site(tmp_path / "sites", PACKAGED_TEMPLATES, "New-Site.example", template)
     assert folder == tmp_path / "sites" / "new-site.example"

@@ -1,1 +1,0 @@
-export default function About() { return <p>A Next page at /about/.</p>; }

@@ -1,7 +1,0 @@
-// What sitegate's next preset needs: a static export into the folder it names, under its base path.
-export default {
-  output: "export",
-  distDir: process.env.SITEGATE_NEXT_DIST_DIR,
-  basePath: process.env.SITEGATE_BASE_PATH,
-  trailingSlash: true,
-};
