@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -128,6 +128,15 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(item) for item in value]
     return value
+
+
+def files_under(inputs: Collection[str], folders: Iterable[str]) -> list[str]:
+    """The files under ``folders``: picked from a build's fingerprinted ``inputs`` when it has
+    them (they name every source file, so no folder is walked a second time), else walked."""
+    if inputs:
+        prefixes = tuple(folder.rstrip(os.sep) + os.sep for folder in folders)
+        return [name for name in inputs if name.startswith(prefixes)]
+    return [name for folder in folders for name in walk_paths(folder)]
 
 
 def walk_files(root: Path, ignored_dirs: frozenset[str] = IGNORED_DIRS) -> Iterator[Path]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from builders.assets import OutputDir, fingerprint_assets, public_files
-from builders.base import BuildContext, BuildError, BuildResult, plain, walk_paths
+from builders.base import BuildContext, BuildError, BuildResult, files_under, plain
 from builders.content import Post
 from builders.deadline import BuildStopped
 from builders.deps import ReuseCheck
@@ -167,8 +167,8 @@ class SiteBuild:
         """A first build of a site with many posts and pages renders about as many pages."""
         if self.ctx.previous is not None or self.workers.count < 2:
             return False
-        sources = (self.posts_dir + os.sep, str(self.site_dir / "pages") + os.sep)
-        return sum(1 for name in self.ctx.input_digests if name.startswith(sources)) >= self.parallel_threshold
+        sources = files_under(self.ctx.input_digests.keys(), [self.posts_dir, str(self.site_dir / "pages")])
+        return len(sources) >= self.parallel_threshold
 
     def _has_blog(self) -> bool:
         return Path(self.posts_dir).is_dir() or "posts_from" in self.options
@@ -262,7 +262,7 @@ class SiteBuild:
         html_now = {output for output in self.dependencies if output.endswith(".html")}
         html_before = {output for output in reuse.previous_outputs() if output.endswith(".html")}
         folders = self._template_folders()
-        templates = [path for folder in folders for path in walk_paths(str(folder)) if path.endswith(".html")]
+        templates = [path for path in files_under(self.ctx.input_digests.keys(), map(str, folders)) if path.endswith(".html")]
         # A folder ending in the separator stands for the set of files in it: a new template too.
         markers = [str(folder) + os.sep for folder in folders]
         deps = frozenset(str(path) for path in tailwind_inputs(self.site_dir)).union(

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
 
-from builders.base import BuildError, walk_paths
+from builders.base import BuildError, files_under
 from builders.content import Post, new_markdown, parse_post, post_from_item
 from builders.deps import VIRTUAL_MARK
 from builders.post_cache import PostCache
@@ -94,9 +93,7 @@ class PostStore:
         disk = None if self._known else PostCache(cache_file)
         known: dict[str, tuple[str, Post]] = {}
         posts: list[Post] = []
-        prefix = posts_dir + os.sep
-        sources = [name for name in digests if name.startswith(prefix)] if digests else walk_paths(posts_dir)
-        for source in sources:
+        for source in files_under(digests.keys(), [posts_dir]):
             if not source.endswith(".md"):
                 continue
             digest = digests.get(source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from builders.base import walk_files, walk_paths
+from builders.base import files_under, walk_files, walk_paths
 from tests.builders.jinja_site import write_files
 
 
@@ -39,3 +39,15 @@ def test_a_missing_folder_or_a_file_has_no_inputs(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     assert list(walk_files(tmp_path / "missing")) == []
     assert list(walk_files(tmp_path / "file")) == []
+
+
+def test_files_under_folders_come_from_the_inputs_when_a_build_has_them(tmp_path: Path) -> None:
+    for name in ("pages/a.html", "pages/deep/b.html", "pagesx/c.html", "content/d.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    pages = str(tmp_path / "pages")
+    walked = files_under([], [pages])
+    assert walked == [str(tmp_path / "pages/a.html"), str(tmp_path / "pages/deep/b.html")]
+    listed = [str(tmp_path / name) for name in ("content/d.md", "pages/a.html", "pagesx/c.html")]
+    # The inputs are what the build read: a file added since is not theirs to name.
+    assert files_under(listed, [pages + "/"]) == [str(tmp_path / "pages/a.html")]
