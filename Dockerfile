@@ -11,10 +11,9 @@ COPY pyproject.toml README.md ./
 COPY gateway ./gateway
 COPY builders ./builders
 COPY shared ./shared
-# Editable, so the shared components and templates are used from /app where they were copied.
-RUN pip install --no-cache-dir -e .
+# The wheel carries the shared components, the site templates and the live-reload script.
+RUN pip install --no-cache-dir .
 COPY sites ./sites
-COPY templates ./templates
 
 ENV SITEGATE_SITES_DIR=/app/sites \
     SITEGATE_BUILD_DIR=/var/lib/sitegate/builds \

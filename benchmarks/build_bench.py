@@ -22,12 +22,12 @@ from benchmarks.projects import (
 from benchmarks.stats import Samples
 from builders import KNOWN_BUILDERS
 from builders.base import BuildContext, BuildResult, PreviousBuild
-from builders.deps import outputs_affected_by
-from builders.jinja import JinjaBuilder
-from gateway.builds import BuildManager
+from builders.jinja.builder import JinjaBuilder
+from builders.jinja.deps import outputs_affected_by
+from gateway.building.fingerprint import DigestCache
+from gateway.building.manager import BuildManager
 from gateway.config import Mode, Settings
-from gateway.fingerprint import DigestCache
-from gateway.registry import Site, load_site
+from gateway.sites.registry import Site, load_site
 
 # Used by every post page (through layouts/post.html) and by nothing else.
 SHARED_COMPONENT = "blog/post_page.html"

@@ -1,7 +1,7 @@
 """Where a development rebuild of the 1,000-post site spends its time, by cProfile.
 
 ``python -m benchmarks.profile_rebuild [--posts N] [--edits N] [--top N] [--cold]`` (not part
-of ``make bench``; ``--cold`` profiles the first production build instead). It drives the gateway's own build step (``gateway.build_step.BuildStep``, what
+of ``make bench``; ``--cold`` profiles the first production build instead). It drives the gateway's own build step (``gateway.building.step.BuildStep``, what
 ``BuildManager`` runs in its worker threads) in this thread, so cProfile sees every call: a cold
 build and two warm-up edits unprofiled, then one-post edits, each profiled in two parts: ``run``
 (between the save and the reload: fingerprint, build, publish, file table) and ``tidy`` (after
@@ -36,9 +36,9 @@ from benchmarks.projects import (
     write_sitegate_site,
 )
 from builders import KNOWN_BUILDERS, builder_for
-from gateway.build_step import Build, BuildStep, Failure
+from gateway.building.step import Build, BuildStep, Failure
 from gateway.config import Mode, Settings
-from gateway.registry import Site, load_site
+from gateway.sites.registry import Site, load_site
 
 HERE = Path(__file__).resolve().parent
 WARM_UP_EDITS = 2

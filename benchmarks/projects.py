@@ -1,4 +1,4 @@
-"""The corpus written three ways: a sitegate Jinja site (from ``templates/blog``), an MkDocs
+"""The corpus written three ways: a sitegate Jinja site (from ``shared/templates/blog``), an MkDocs
 project (posts as pages, default theme) and a Pelican project (its default theme)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from benchmarks.corpus import POST_LINK, CorpusPost
 
 REPO = Path(__file__).resolve().parent.parent
-BLOG_TEMPLATE = REPO / "templates" / "blog"
+BLOG_TEMPLATE = REPO / "shared" / "templates" / "blog"
 SHARED_COMPONENTS = REPO / "shared" / "components"
 SITE_NAME = "bench.test"
 

@@ -77,7 +77,7 @@ def _header(run: RunFigures) -> list[str]:
         f"(median {words[len(words) // 2]:,}, {sum(words):,} in all), {sum(b.count('```') // 2 for b in bodies):,} "
         f"fenced code blocks, {sum(len(_HEADING.findall(b)) for b in bodies):,} headings, "
         f"{sum(b.count('](') for b in bodies):,} links; front matter: title, date, tags, summary. "
-        "Written as a sitegate Jinja site (`templates/blog`), an MkDocs project (posts as pages, default theme) "
+        "Written as a sitegate Jinja site (`shared/templates/blog`), an MkDocs project (posts as pages, default theme) "
         "and a Pelican project (default theme).",
         "",
     ]

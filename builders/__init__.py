@@ -11,11 +11,11 @@ from builders.base import Builder
 _BUILDER_CLASSES = MappingProxyType(
     {
         "static": "builders.static:StaticBuilder",
-        "jinja": "builders.jinja:JinjaBuilder",
-        "command": "builders.command:CommandBuilder",
-        "vite": "builders.presets:ViteBuilder",
-        "astro": "builders.presets:AstroBuilder",
-        "next": "builders.presets:NextBuilder",
+        "jinja": "builders.jinja.builder:JinjaBuilder",
+        "command": "builders.command.builder:CommandBuilder",
+        "vite": "builders.command.presets:ViteBuilder",
+        "astro": "builders.command.presets:AstroBuilder",
+        "next": "builders.command.presets:NextBuilder",
     }
 )
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from builders.errors import BuildError
+
 if TYPE_CHECKING:
     from builders.workers import ProcessWorkers
 
@@ -89,23 +91,6 @@ class BuildResult:
     dependencies: Mapping[str, frozenset[str]] = field(default_factory=lambda: EMPTY)
     rendered: tuple[str, ...] = ()
     log: str = ""
-
-
-class BuildError(Exception):
-    """A build that cannot finish; ``file`` and ``line`` point at the cause when known."""
-
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None, log: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.file = file
-        self.line = line
-        self.log = log
-
-    def __str__(self) -> str:
-        where = self.file or ""
-        if where and self.line:
-            where = f"{where}:{self.line}"
-        return f"{where}: {self.message}" if where else self.message
 
 
 class Builder(Protocol):

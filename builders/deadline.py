@@ -15,24 +15,9 @@ import time
 from types import TracebackType
 from typing import Self
 
-from builders.base import BuildError
+from builders.errors import BuildError, BuildStopped, BuildTimedOut
 
 _POLL_SECONDS = 0.2
-STOPPED = "the build was stopped: the gateway is shutting down"
-
-
-class BuildTimedOut(BuildError):
-    """Raised in a build's thread by its deadline. The interpreter makes it with no arguments."""
-
-    def __init__(self) -> None:
-        super().__init__("the build took longer than its time limit (`timeout` in site.toml)")
-
-
-class BuildStopped(BuildError):
-    """Raised in a build's thread when the gateway stops."""
-
-    def __init__(self) -> None:
-        super().__init__(STOPPED)
 
 
 class Deadline:

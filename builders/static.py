@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 from typing import ClassVar
 
-from builders.base import BuildContext, BuildError, BuildResult, walk_files
+from builders.base import BuildContext, BuildResult, walk_files
+from builders.errors import BuildError
 
 
 class StaticBuilder:

@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
-from builders.deadline import BuildStopped
+from builders.errors import BuildStopped
 
 T = TypeVar("T")
 

@@ -13,24 +13,27 @@ from aiohttp import web
 
 from builders import KNOWN_BUILDERS, builder_for
 from builders.base import Builder
-from gateway import admin, devservers, pages, proxy
-from gateway.builds import BuildFailed, BuildManager
+from gateway import admin
+from gateway.building.manager import BuildFailed, BuildManager
+from gateway.building.site_data import fetch_site_data
 from gateway.config import Settings
-from gateway.devservers import DevServers
-from gateway.keys import BUILDS, CLIENT, DEV_SERVERS, LIVE_RELOAD, SETTINGS, SITES
-from gateway.livereload import (
+from gateway.dev import devservers
+from gateway.dev.devservers import DevServers
+from gateway.dev.livereload import (
     EVENTS_PATH,
     SCRIPT_PATH,
     LiveReloadHub,
     inject_script,
     send_events,
 )
-from gateway.livereload import script as live_reload_script
-from gateway.redirects import respond_with_rules
-from gateway.routing import site_for
-from gateway.site_data import fetch_site_data
-from gateway.site_directory import SiteDirectory
-from gateway.watch import DevReloader
+from gateway.dev.livereload import script as live_reload_script
+from gateway.dev.watch import DevReloader
+from gateway.forwarding import proxy
+from gateway.keys import BUILDS, CLIENT, DEV_SERVERS, LIVE_RELOAD, SETTINGS, SITES
+from gateway.serving import pages
+from gateway.serving.redirects import respond_with_rules
+from gateway.sites.directory import SiteDirectory
+from gateway.sites.routing import site_for
 
 log = logging.getLogger("sitegate")
 

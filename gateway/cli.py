@@ -13,7 +13,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
-from gateway.create import CreateError, create_site
+from gateway.sites.create import CreateError, create_site
 
 EXIT_USAGE = 2
 

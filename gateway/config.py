@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-PACKAGED_COMPONENTS = Path(__file__).resolve().parent.parent / "shared" / "components"
-PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# Installed beside the code, in a checkout as in a wheel: the `shared` package carries them.
+_SHARED = Path(__file__).resolve().parent.parent / "shared"
+PACKAGED_COMPONENTS = _SHARED / "components"
+PACKAGED_TEMPLATES = _SHARED / "templates"
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
-from gateway.builds import BuildManager
+from gateway.building.manager import BuildManager
 from gateway.config import Settings
-from gateway.devservers import DevServers
-from gateway.livereload import LiveReloadHub
-from gateway.site_directory import SiteDirectory
+from gateway.dev.devservers import DevServers
+from gateway.dev.livereload import LiveReloadHub
+from gateway.sites.directory import SiteDirectory
 
 SETTINGS = web.AppKey("settings", Settings)
 SITES = web.AppKey("sites", SiteDirectory)

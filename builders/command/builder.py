@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from builders import npm
-from builders.base import EMPTY, IGNORED_DIRS, BuildContext, BuildError, BuildResult
-from builders.environment import command_environment
-from builders.process import Command, OutputLog, run
+from builders.base import EMPTY, IGNORED_DIRS, BuildContext, BuildResult
+from builders.command import npm
+from builders.command.environment import command_environment
+from builders.command.process import Command, OutputLog, run
+from builders.errors import BuildError
 
 log = logging.getLogger("sitegate.builds.output")
 

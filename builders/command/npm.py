@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders.base import BuildError
-from builders.process import Command, OutputLog, run
+from builders.command.process import Command, OutputLog, run
+from builders.errors import BuildError
 
 LOCKFILES = ("package-lock.json", "npm-shrinkwrap.json")
 MANIFEST = "package.json"

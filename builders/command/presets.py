@@ -12,8 +12,14 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from builders.base import BuildContext, BuildError
-from builders.command import SITE_FILE, BuildPlan, CommandBuilder, command_option
+from builders.base import BuildContext
+from builders.command.builder import (
+    SITE_FILE,
+    BuildPlan,
+    CommandBuilder,
+    command_option,
+)
+from builders.errors import BuildError
 
 NODE = ("node",)
 # Astro builds inside the project: given an output folder outside it, Astro 5 leaves internal

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders.base import BuildError
+from builders.errors import BuildError
 
 # What the error page and a failed build's log keep of a command's output.
 TAIL_LINES = 200

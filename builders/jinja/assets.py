@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from builders.base import BuildError, walk_files
-from builders.deps import VIRTUAL_MARK
+from builders.base import walk_files
+from builders.errors import BuildError
+from builders.jinja.deps import VIRTUAL_MARK
 
 _HASH_LENGTH = 8
 

@@ -12,16 +12,16 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from builders.assets import OutputDir, fingerprint_assets, public_files
-from builders.base import BuildContext, BuildError, BuildResult, files_under, plain
-from builders.content import Post
-from builders.deadline import BuildStopped
-from builders.deps import ReuseCheck
-from builders.feeds import SitemapEntry, atom_feed, sitemap
-from builders.jinja_memory import SiteMemory
-from builders.jinja_plan import check_collisions, plan_pages
-from builders.jinja_posts import api_posts_prefix, merge_posts, posts_source
-from builders.jinja_render import (
+from builders.base import BuildContext, BuildResult, files_under, plain
+from builders.errors import BuildError, BuildStopped
+from builders.jinja.assets import OutputDir, fingerprint_assets, public_files
+from builders.jinja.content import Post
+from builders.jinja.deps import ReuseCheck
+from builders.jinja.feeds import SitemapEntry, atom_feed, sitemap
+from builders.jinja.memory import SiteMemory
+from builders.jinja.plan import check_collisions, plan_pages
+from builders.jinja.posts import api_posts_prefix, merge_posts, posts_source
+from builders.jinja.render import (
     PageJob,
     RenderSetup,
     SiteRenderer,
@@ -31,9 +31,9 @@ from builders.jinja_render import (
     render_chunk,
     worker_ready,
 )
-from builders.tailwind import OUTPUT as TAILWIND_OUTPUT
-from builders.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
-from builders.theme import theme_css, validate_theme
+from builders.jinja.tailwind import OUTPUT as TAILWIND_OUTPUT
+from builders.jinja.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
+from builders.jinja.theme import theme_css, validate_theme
 from builders.workers import ProcessWorkers
 
 FEED_SIZE = 20

@@ -3,7 +3,7 @@ posts (Markdown files, and the posts of a ``[data]`` entry named by ``posts_from
 listings and feeds, theme, fingerprinted assets and Tailwind.
 
 Every output records the inputs it used, and an output whose inputs are unchanged since the
-previous build is linked from it instead of rendered again (see ``builders.deps``). A builder
+previous build is linked from it instead of rendered again (see ``builders.jinja.deps``). A builder
 kept alive across builds also remembers, per site, what it parsed, planned and compiled
 (``SiteMemory``), so an edit costs what changed rather than the size of the site.
 """
@@ -15,11 +15,12 @@ import threading
 from pathlib import Path
 from typing import ClassVar
 
-from builders.base import BuildContext, BuildError, BuildResult, walk_paths
-from builders.deadline import BuildStopped, Deadline
-from builders.jinja_build import SiteBuild
-from builders.jinja_memory import SiteMemory
-from builders.tailwind import tailwind_inputs
+from builders.base import BuildContext, BuildResult, walk_paths
+from builders.deadline import Deadline
+from builders.errors import BuildError, BuildStopped
+from builders.jinja.build import SiteBuild
+from builders.jinja.memory import SiteMemory
+from builders.jinja.tailwind import tailwind_inputs
 from builders.workers import ProcessWorkers
 
 SOURCE_DIRS = ("pages", "layouts", "components", "content", "assets", "public", "data")

@@ -22,8 +22,9 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
-from builders.base import EMPTY, BuildError
-from builders.deps import META_MARK
+from builders.base import EMPTY
+from builders.errors import BuildError
+from builders.jinja.deps import META_MARK
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FENCES = {"---": "yaml", "+++": "toml"}

@@ -31,12 +31,12 @@ from jinja2.exceptions import TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.runtime import Undefined
 from markupsafe import Markup, escape
 
-from builders.base import BuildError
+from builders.errors import BuildError
 
 Located = tuple[tuple[str, ...], Path | None]
-# Jinja names an object by its class ("'builders.jinja_views.SiteView object' has no attribute
+# Jinja names an object by its class ("'builders.jinja.views.SiteView object' has no attribute
 # 'x'"); authors know these objects as site, post, data.
-_VIEW_NAMES = re.compile(r"'builders\.jinja_views\.(Site|Post|Data)View object'")
+_VIEW_NAMES = re.compile(r"'builders\.jinja\.views\.(Site|Post|Data)View object'")
 
 
 class SiteLoader(BaseLoader):

@@ -11,9 +11,9 @@ from pathlib import Path
 from cachetools import LRUCache
 from markupsafe import Markup
 
-from builders.jinja_env import TemplateMemory
-from builders.jinja_plan import BlogPlanner
-from builders.jinja_posts import PostStore
+from builders.jinja.env import TemplateMemory
+from builders.jinja.plan import BlogPlanner
+from builders.jinja.posts import PostStore
 
 # Rendered Markdown kept per site: enough for a feed and the pages an edit renders in-process.
 POST_HTML_KEPT = 256

@@ -10,11 +10,12 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders.base import BuildError, walk_paths
-from builders.content import Post
-from builders.deps import VIRTUAL_MARK
-from builders.jinja_render import PageJob
-from builders.jinja_views import Pagination, TagRef, tag_ref
+from builders.base import walk_paths
+from builders.errors import BuildError
+from builders.jinja.content import Post
+from builders.jinja.deps import VIRTUAL_MARK
+from builders.jinja.render import PageJob
+from builders.jinja.views import Pagination, TagRef, tag_ref
 
 POST_TEMPLATE = "layouts/post.html"
 BLOG_TEMPLATE = "layouts/blog.html"

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from builders.content import Post
+from builders.jinja.content import Post
 
 _VERSION = 1
 

@@ -16,10 +16,11 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from builders.base import BuildError, files_under
-from builders.content import Post, new_markdown, parse_post, post_from_item
-from builders.deps import VIRTUAL_MARK
-from builders.post_cache import PostCache
+from builders.base import files_under
+from builders.errors import BuildError
+from builders.jinja.content import Post, new_markdown, parse_post, post_from_item
+from builders.jinja.deps import VIRTUAL_MARK
+from builders.jinja.post_cache import PostCache
 
 API_POST_MARK = VIRTUAL_MARK + "post:"
 

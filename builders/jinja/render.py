@@ -22,17 +22,17 @@ import yaml
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from builders.assets import Asset, AssetLookup, OutputDir
-from builders.base import BuildError
-from builders.content import Post, new_markdown, read_body
-from builders.deps import VIRTUAL_MARK
-from builders.jinja_env import (
+from builders.errors import BuildError
+from builders.jinja.assets import Asset, AssetLookup, OutputDir
+from builders.jinja.content import Post, new_markdown, read_body
+from builders.jinja.deps import VIRTUAL_MARK
+from builders.jinja.env import (
     RecordingEnvironment,
     SiteLoader,
     TemplateMemory,
     template_error,
 )
-from builders.jinja_views import (
+from builders.jinja.views import (
     DataView,
     PageInfo,
     Pagination,

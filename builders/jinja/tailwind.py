@@ -1,6 +1,6 @@
 """A site's own Tailwind build: the ``tailwindcss`` npm package from the site's ``package.json``,
 installed into the site's ``node_modules`` when missing or when the lock file changed
-(``builders.npm``), run over the rendered pages and the templates with the site's
+(``builders.command.npm``), run over the rendered pages and the templates with the site's
 ``tailwind.config.js``.
 
 The result is served as ``/tailwind.css``, a stable name rather than a fingerprinted one: the
@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from builders import npm
-from builders.base import BuildContext, BuildError
-from builders.environment import command_environment
-from builders.process import Command, OutputLog, run
+from builders.base import BuildContext
+from builders.command import npm
+from builders.command.environment import command_environment
+from builders.command.process import Command, OutputLog, run
+from builders.errors import BuildError
 
 OUTPUT = "tailwind.css"
 CONFIG_NAMES = ("tailwind.config.js", "tailwind.config.cjs", "tailwind.config.mjs")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from builders.base import BuildError
+from builders.errors import BuildError
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 # Anything that could end the declaration or the rule, or open markup, is refused rather

@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from builders.content import Post, slugify
+from builders.jinja.content import Post, slugify
 
 Record = Callable[[str], None]
 

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import brotli
 
-from gateway.files import has_content_hash
+from gateway.serving.files import has_content_hash
 
 # Formats that are already compressed (images, video, fonts in woff/woff2, archives) are left out:
 # compressing them again costs time and saves nothing.

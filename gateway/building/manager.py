@@ -14,10 +14,11 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from builders import builder_for
-from builders.base import Builder, BuildError
-from gateway.build_step import Build, BuildStep, Failure
+from builders.base import Builder
+from builders.errors import BuildError
+from gateway.building.step import Build, BuildStep, Failure
 from gateway.config import Settings
-from gateway.registry import Site
+from gateway.sites.registry import Site
 
 log = logging.getLogger("sitegate.builds")
 

@@ -18,9 +18,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import aiohttp
 
-from builders.base import BuildError
+from builders.errors import BuildError
 from gateway.config import Settings
-from gateway.registry import Site
+from gateway.sites.registry import Site
 
 MAX_PAGES = 100
 PER_PAGE = 100

@@ -13,15 +13,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from builders.base import BuildContext, Builder, BuildError, BuildResult, PreviousBuild
+from builders.base import BuildContext, Builder, BuildResult, PreviousBuild
+from builders.errors import BuildError
 from builders.workers import ProcessWorkers
-from gateway.build_dir import BuildRecord, SiteBuildDir
-from gateway.compress import precompress
+from gateway.building.build_dir import BuildRecord, SiteBuildDir
+from gateway.building.compress import precompress
+from gateway.building.fingerprint import DigestCache, fingerprint, input_labels
 from gateway.config import Settings
-from gateway.files import FileTable
-from gateway.fingerprint import DigestCache, fingerprint, input_labels
-from gateway.registry import Site
-from gateway.rules import SiteRules, load_rules
+from gateway.serving.files import FileTable
+from gateway.serving.rules import SiteRules, load_rules
+from gateway.sites.registry import Site
 
 log = logging.getLogger("sitegate.builds")
 

@@ -18,20 +18,21 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from builders import npm
-from builders.base import BuildError
-from builders.command import resolve_program
-from builders.environment import command_environment
-from builders.presets import dev_command
-from builders.process import (
+from builders.command import npm
+from builders.command.builder import resolve_program
+from builders.command.environment import command_environment
+from builders.command.presets import dev_command
+from builders.command.process import (
     TERMINATE_GRACE_SECONDS,
     OutputLog,
     group_members,
     signal_group,
 )
-from gateway import pages, proxy
+from builders.errors import BuildError
 from gateway.config import Settings
-from gateway.registry import Site
+from gateway.forwarding import proxy
+from gateway.serving import pages
+from gateway.sites.registry import Site
 
 log = logging.getLogger("sitegate.devservers")
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
-from builders.base import BuildError
-from gateway.files import FileTable
-from gateway.static import find_entry
+from builders.errors import BuildError
+from gateway.serving.files import FileTable
+from gateway.serving.static import find_entry
 
 SCRIPT_PATH = "/_sitegate/livereload.js"
 EVENTS_PATH = "/_sitegate/events"

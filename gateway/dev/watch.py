@@ -12,10 +12,10 @@ from pathlib import Path
 from watchfiles import DefaultFilter, awatch
 
 from builders.base import IGNORED_DIRS as TOOL_DIRS
-from gateway.builds import BuildFailed, BuildManager
-from gateway.livereload import LiveReloadHub, changed_paths
-from gateway.registry import Registry
-from gateway.site_directory import SiteDirectory
+from gateway.building.manager import BuildFailed, BuildManager
+from gateway.dev.livereload import LiveReloadHub, changed_paths
+from gateway.sites.directory import SiteDirectory
+from gateway.sites.registry import Registry
 
 log = logging.getLogger("sitegate.dev")
 

@@ -1,5 +1,5 @@
 """Forwarding a request to an upstream HTTP server: the shared backend for ``/api``, or a site's
-dev server. Bodies stream both ways, WebSockets are relayed (``gateway.websocket_relay``), and
+dev server. Bodies stream both ways, WebSockets are relayed (``gateway.forwarding.websocket_relay``), and
 the tenant headers are always ours, never the client's.
 """
 
@@ -15,9 +15,9 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from gateway.config import IpNetwork, Settings
-from gateway.negotiation import comma_list
-from gateway.registry import Site
-from gateway.websocket_relay import is_websocket_request, relay_websocket
+from gateway.forwarding.websocket_relay import is_websocket_request, relay_websocket
+from gateway.serving.negotiation import comma_list
+from gateway.sites.registry import Site
 
 _log = logging.getLogger(__name__)
 

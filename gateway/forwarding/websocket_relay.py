@@ -11,7 +11,7 @@ from aiohttp import WSMsgType, hdrs, web
 from multidict import CIMultiDict
 from yarl import URL
 
-from gateway.negotiation import comma_list
+from gateway.serving.negotiation import comma_list
 
 _log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from email.utils import mktime_tz, parsedate_tz
 
 from multidict import CIMultiDictProxy
 
-from gateway.files import FileEntry, Precompressed
+from gateway.serving.files import FileEntry, Precompressed
 
 _ETAG_IN_LIST = re.compile(r'(?:W/)?"[^"]*"')
 _Q_PARAM = re.compile(r"(?:^|;)\s*q\s*=\s*([^;\s]*)", re.IGNORECASE)

@@ -1,4 +1,4 @@
-"""A build's ``_redirects`` and ``_headers`` (``gateway/rules.py``) applied to one request."""
+"""A build's ``_redirects`` and ``_headers`` (``gateway.serving.rules``) applied to one request."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from gateway import static
-from gateway.files import FileTable
-from gateway.rules import HEADERS_FILE, REDIRECTS_FILE, SiteRules
+from gateway.serving import static
+from gateway.serving.files import FileTable
+from gateway.serving.rules import HEADERS_FILE, REDIRECTS_FILE, SiteRules
 
 _RULE_FILES = frozenset({f"/{REDIRECTS_FILE}", f"/{HEADERS_FILE}"})
 

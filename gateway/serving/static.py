@@ -15,8 +15,8 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from aiohttp import web
 
-from gateway.files import CACHE_REVALIDATE, FileEntry, FileTable, Precompressed
-from gateway.negotiation import (
+from gateway.serving.files import CACHE_REVALIDATE, FileEntry, FileTable, Precompressed
+from gateway.serving.negotiation import (
     ByteRange,
     RangeNotSatisfiable,
     choose_variant,

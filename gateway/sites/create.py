@@ -1,4 +1,4 @@
-"""``sitegate create``: a new site folder from one of the starting points in ``templates/``."""
+"""``sitegate create``: a new site folder from one of the starting points in ``shared/templates/``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from builders.base import IGNORED_DIRS
-from gateway.hosts import InvalidHost, normalize_name
+from gateway.sites.hosts import InvalidHost, normalize_name
 
 # Things a template folder may hold from being run in place, which a new site must not inherit.
 _NOT_COPIED = shutil.ignore_patterns(*IGNORED_DIRS, "dist")

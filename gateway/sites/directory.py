@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.registry import Registry, scan_signature
+from gateway.sites.registry import Registry, scan_signature
 
 log = logging.getLogger("sitegate.sites")
 

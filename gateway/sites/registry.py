@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from cachetools import LRUCache
 
-from gateway.hosts import InvalidHost, normalize_host, normalize_name
+from gateway.sites.hosts import InvalidHost, normalize_host, normalize_name
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import pages
-from gateway.hosts import InvalidHost, normalize_host
 from gateway.keys import SETTINGS, SITES
-from gateway.registry import Registry, Site
+from gateway.serving import pages
+from gateway.sites.hosts import InvalidHost, normalize_host
+from gateway.sites.registry import Registry, Site
 
 # Browsers resolve every *.localhost name to this machine, so in development
 # http://example.com.localhost:3000/ reaches the site example.com with no /etc/hosts edits.

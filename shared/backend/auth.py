@@ -11,8 +11,14 @@ from aiohttp import web
 from .bodies import json_time, read_json_object
 from .errors import ApiError, invalid
 from .keys import AUTH_ATTEMPTS, PASSWORDS, SETTINGS, STORE
-from .sessions import clear_session_cookie, end_session, require_user, set_session_cookie, start_session
 from .passwords import Passwords
+from .sessions import (
+    clear_session_cookie,
+    end_session,
+    require_user,
+    set_session_cookie,
+    start_session,
+)
 from .store import NotFound, Role, Store, User, new_id, utc_now
 from .tenancy import client_address, tenant_of
 

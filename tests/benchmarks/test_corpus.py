@@ -14,7 +14,7 @@ from benchmarks.projects import (
     write_pelican_project,
     write_sitegate_site,
 )
-from builders.content import new_markdown, parse_post
+from builders.jinja.content import new_markdown, parse_post
 
 COUNT = 25
 

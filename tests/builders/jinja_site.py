@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from builders.base import BuildContext, BuildResult, PreviousBuild
-from builders.jinja import JinjaBuilder
+from builders.jinja.builder import JinjaBuilder
 from builders.workers import ProcessWorkers
 from shared.backend.blog import post_json
 from shared.backend.store import Post, PostStatus

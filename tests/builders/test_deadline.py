@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from builders.deadline import STOPPED, BuildStopped, BuildTimedOut, Deadline
+from builders.deadline import Deadline
+from builders.errors import STOPPED, BuildStopped, BuildTimedOut
 
 
 def spin(seconds: float) -> int:

@@ -10,8 +10,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from builders.base import BuildError
-from builders.deadline import STOPPED
+from builders.errors import STOPPED, BuildError
 from builders.workers import ProcessWorkers
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from builders.npm import ensure_installed, install_for
-from builders.process import OutputLog
+from builders.command.npm import ensure_installed, install_for
+from builders.command.process import OutputLog
 from gateway.config import Settings
 
 EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "sites" / "vite.clientsite.com"

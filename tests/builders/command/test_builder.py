@@ -12,9 +12,10 @@ from types import MappingProxyType
 import pytest
 from aiohttp.test_utils import TestClient
 
-from builders.base import BuildContext, BuildError
-from builders.command import CommandBuilder
-from builders.process import group_members
+from builders.base import BuildContext
+from builders.command.builder import CommandBuilder
+from builders.command.process import group_members
+from builders.errors import BuildError
 from gateway.app import create_app
 from gateway.config import Mode, Settings
 from tests.gateway.sitefarm import settings_for, write_site

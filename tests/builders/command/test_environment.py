@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builders.environment import command_environment
+from builders.command.environment import command_environment
 from gateway.config import load_settings
 
 

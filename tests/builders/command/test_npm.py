@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from builders.base import BuildError
-from builders.npm import STAMP_NAME, Install, ensure_installed, install_for
-from builders.process import OutputLog
+from builders.command.npm import STAMP_NAME, Install, ensure_installed, install_for
+from builders.command.process import OutputLog
+from builders.errors import BuildError
 from gateway.config import Settings
 
 ENV = dict(Settings().command_env)

@@ -10,8 +10,8 @@ from types import MappingProxyType
 import aiohttp
 import pytest
 
-from builders.base import BuildContext, BuildError
-from builders.presets import (
+from builders.base import BuildContext
+from builders.command.presets import (
     ASTRO_OUT_DIR,
     NEXT_EXPORT_DIR,
     AstroBuilder,
@@ -19,10 +19,11 @@ from builders.presets import (
     ViteBuilder,
     dev_command,
 )
+from builders.errors import BuildError
 from gateway.app import create_app
 from gateway.config import PACKAGED_TEMPLATES, Mode, Settings
-from gateway.create import create_site
 from gateway.keys import DEV_SERVERS, SITES
+from gateway.sites.create import create_site
 from tests.builders.vite_site import SITE_NAME, vite_dependencies, vite_sites
 
 __all__ = ["vite_dependencies", "vite_sites"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from builders.base import BuildError
-from builders.process import Command, OutputLog, group_members, run
+from builders.command.process import Command, OutputLog, group_members, run
+from builders.errors import BuildError
 
 PATH = os.defpath
 

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from builders.assets import AssetLookup, OutputDir, fingerprint_assets, public_files
-from builders.base import BuildError
+from builders.errors import BuildError
+from builders.jinja.assets import (
+    AssetLookup,
+    OutputDir,
+    fingerprint_assets,
+    public_files,
+)
 from tests.builders.jinja_site import write_files
 
 

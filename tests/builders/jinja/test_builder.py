@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from builders.base import BuildError
-from builders.jinja import JinjaBuilder
+from builders.errors import BuildError
+from builders.jinja.builder import JinjaBuilder
 from builders.workers import ProcessWorkers
+from gateway.config import PACKAGED_TEMPLATES
 from tests.builders.jinja_site import REPO, api_post, build, copy_tree, write_files
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -244,7 +245,7 @@ def test_the_example_sites_override_per_site(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["default", "blog"])
 def test_the_templates_are_working_sites(tmp_path: Path, name: str) -> None:
-    built = build(copy_tree(REPO / "templates" / name, tmp_path / f"{name}.example"))
+    built = build(copy_tree(PACKAGED_TEMPLATES / name, tmp_path / f"{name}.example"))
     assert "<h1 class=\"sg-hero__title\">" in built.read("index.html")
     assert "404.html" in built.result.files
 

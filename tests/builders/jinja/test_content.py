@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from builders.base import BuildError
-from builders.content import (
+from builders.errors import BuildError
+from builders.jinja.content import (
     new_markdown,
     parse_post,
     post_from_item,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from builders.base import PreviousBuild
-from builders.deps import META_MARK, ReuseCheck, outputs_affected_by
+from builders.jinja.deps import META_MARK, ReuseCheck, outputs_affected_by
 
 POSTS = "/site/content/posts"
 A, B, C = (f"{POSTS}/{name}.md" for name in "abc")

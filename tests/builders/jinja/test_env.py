@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from jinja2 import TemplateNotFound
 
-from builders.base import BuildError
-from builders.jinja_env import (
+from builders.errors import BuildError
+from builders.jinja.env import (
     RecordingEnvironment,
     SiteLoader,
     TemplateMemory,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from builders.content import Post
-from builders.feeds import ATOM, SITEMAP, SitemapEntry, atom_feed, sitemap
+from builders.jinja.content import Post
+from builders.jinja.feeds import ATOM, SITEMAP, SitemapEntry, atom_feed, sitemap
 
 A = f"{{{ATOM}}}"
 S = f"{{{SITEMAP}}}"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from builders.base import BuildError
-from builders.jinja import JinjaBuilder
+from builders.errors import BuildError
+from builders.jinja.builder import JinjaBuilder
 from tests.builders.jinja_site import (
     SHARED,
     Built,

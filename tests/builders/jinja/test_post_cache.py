@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from builders.content import new_markdown, parse_post
-from builders.post_cache import PostCache
+from builders.jinja.content import new_markdown, parse_post
+from builders.jinja.post_cache import PostCache
 
 
 def a_post(tmp_path: Path):  # type: ignore[no-untyped-def]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from builders.base import BuildError
-from builders.jinja_posts import PostStore, merge_posts, posts_source
+from builders.errors import BuildError
+from builders.jinja.posts import PostStore, merge_posts, posts_source
 from tests.builders.jinja_site import api_post, build, publish_api_posts, write_files
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.base import BuildError
+from builders.errors import BuildError
 from tests.builders.jinja_site import (
     REPO,
     Built,

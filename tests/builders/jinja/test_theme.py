@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from builders.base import BuildError
-from builders.theme import theme_css, validate_theme
+from builders.errors import BuildError
+from builders.jinja.theme import theme_css, validate_theme
 
 
 def test_flat_and_nested_keys_become_custom_properties() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import brotli
 
-from gateway.compress import precompress
+from gateway.building.compress import precompress
 
 TEXT = ("<p>sitegate serves many sites from one gateway.</p>\n" * 200).encode()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import gateway.fingerprint as fingerprint_module
-from gateway.fingerprint import DigestCache, fingerprint, input_labels
+import gateway.building.fingerprint as fingerprint_module
+from gateway.building.fingerprint import DigestCache, fingerprint, input_labels
 
 
 def site_files(root: Path) -> list[Path]:

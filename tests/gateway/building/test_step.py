@@ -7,12 +7,12 @@ import threading
 from pathlib import Path
 
 from builders import KNOWN_BUILDERS, builder_for
-from gateway.build_step import Build, BuildStep
-from gateway.config import Mode
-from gateway.registry import Registry
+from gateway.building.step import Build, BuildStep
+from gateway.config import PACKAGED_TEMPLATES, Mode
+from gateway.sites.registry import Registry
 from tests.gateway.sitefarm import settings_for
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "blog"
+TEMPLATE = PACKAGED_TEMPLATES / "blog"
 POST = "blog/hello-world/index.html"
 OTHER_POST = "blog/writing-posts/index.html"
 

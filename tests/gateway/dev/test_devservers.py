@@ -18,7 +18,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from builders.process import group_members
+from builders.command.process import group_members
 from gateway.app import create_app
 from gateway.config import Mode
 from tests.gateway.sitefarm import settings_for, write_site

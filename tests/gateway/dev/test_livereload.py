@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient
 
 from gateway.app import create_app
 from gateway.config import Mode
-from gateway.files import FileTable
-from gateway.livereload import changed_paths, inject_script, tab_event
+from gateway.dev.livereload import changed_paths, inject_script, tab_event
+from gateway.serving.files import FileTable
 from tests.gateway.sitefarm import settings_for, write_site
 
 

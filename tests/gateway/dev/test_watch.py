@@ -6,8 +6,8 @@ from pathlib import Path
 
 from watchfiles import Change
 
-from gateway.registry import Registry, Site
-from gateway.watch import SourceFilter, affected_sites
+from gateway.dev.watch import SourceFilter, affected_sites
+from gateway.sites.registry import Registry, Site
 
 SITES = Path("/srv/sites")
 SHARED = Path("/srv/shared/components")

@@ -19,8 +19,8 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 from yarl import URL
 
 from gateway.config import Settings
-from gateway.proxy import client_address, create_client_session, forward
-from gateway.registry import Site
+from gateway.forwarding.proxy import client_address, create_client_session, forward
+from gateway.sites.registry import Site
 
 SITE = Site(name="example.com", root=Path("sites/example.com"))
 DEFAULTS = Settings()

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
 
-from gateway import websocket_relay
-from tests.gateway.test_proxy import (
+from gateway.forwarding import websocket_relay
+from tests.gateway.forwarding.test_proxy import (
     DEADLOCK_GUARD,
     DEFAULTS,
     Handler,

@@ -8,8 +8,8 @@ from pathlib import Path
 import brotli
 import pytest
 
-from gateway.compress import precompress
-from gateway.files import (
+from gateway.building.compress import precompress
+from gateway.serving.files import (
     CACHE_IMMUTABLE,
     CACHE_REVALIDATE,
     MEMORY_BODY_LIMIT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.rules import RedirectMatch, SiteRules, load_rules
+from gateway.serving.rules import RedirectMatch, SiteRules, load_rules
 
 
 def rules_from(tmp_path: Path, redirects: str = "", headers: str = "") -> SiteRules:

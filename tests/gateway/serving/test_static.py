@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from gateway.compress import precompress
-from gateway.files import FileTable
-from gateway.static import respond
+from gateway.building.compress import precompress
+from gateway.serving.files import FileTable
+from gateway.serving.static import respond
 
 HOME = b"<!doctype html><h1>home</h1>" + b"<p>welcome to the site</p>" * 100
 SECRET = b"TOPSECRET-do-not-serve"

@@ -9,8 +9,8 @@ import pytest
 from builders import KNOWN_BUILDERS
 from gateway.app import create_app
 from gateway.config import PACKAGED_TEMPLATES
-from gateway.create import CreateError, available_templates, create_site
-from gateway.registry import Registry
+from gateway.sites.create import CreateError, available_templates, create_site
+from gateway.sites.registry import Registry
 from tests.gateway.sitefarm import settings_for
 from tests.gateway.test_cli import run_sitegate
 

@@ -7,8 +7,8 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from gateway.hosts import InvalidHost, normalize_host
-from gateway.registry import Registry, load_site, scan_signature
+from gateway.sites.hosts import InvalidHost, normalize_host
+from gateway.sites.registry import Registry, load_site, scan_signature
 
 KNOWN_BUILDERS = frozenset({"static", "jinja", "command"})
 
@@ -322,7 +322,7 @@ def test_folders_that_are_not_host_names_are_skipped_with_a_warning(
     make_site(sites, "foo bar")
     make_site(sites, "-dash.test")
     (sites / "README.md").write_text("# sites\n", encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="gateway.registry"):
+    with caplog.at_level(logging.WARNING, logger="gateway.sites.registry"):
         registry = scan(sites)
 
     assert list(registry.sites) == ["example.com"]
@@ -346,7 +346,7 @@ def test_a_duplicate_alias_stays_with_the_first_site_and_warns(
 ) -> None:
     make_site(sites, "a.test", 'aliases = ["shared.test", "*.wild.test"]\n')
     make_site(sites, "b.test", 'aliases = ["shared.test", "*.wild.test", "only-b.test"]\n')
-    with caplog.at_level(logging.WARNING, logger="gateway.registry"):
+    with caplog.at_level(logging.WARNING, logger="gateway.sites.registry"):
         registry = scan(sites)
 
     assert resolved_name(registry, "shared.test") == "a.test"

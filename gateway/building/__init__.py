@@ -1,0 +1,1 @@
+"""Building a site: single-flight builds, one build step in a worker, fingerprints, and builds on disk."""
