@@ -36,7 +36,8 @@ from benchmarks.projects import (
     write_sitegate_site,
 )
 from builders import KNOWN_BUILDERS, builder_for
-from gateway.building.step import Build, BuildStep, Failure
+from gateway.building.build import Build, Failure
+from gateway.building.step import BuildStep
 from gateway.config import Mode, Settings
 from gateway.sites.registry import Site, load_site
 

@@ -24,6 +24,8 @@ async def health(request: web.Request) -> web.Response:
             "builds_failed": site_stats.builds_failed if site_stats else 0,
             "building": site_stats.building if site_stats else False,
             "last_error": site_stats.last_error if site_stats else None,
+            # Serving an older build because the newest attempt failed (or its [data] is out of reach).
+            "stale": site_stats.stale if site_stats else False,
         }
     return web.json_response(
         {"status": "ok", "mode": request.app[SETTINGS].mode.value, "site_count": len(sites), "sites": sites},

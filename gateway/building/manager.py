@@ -16,7 +16,8 @@ from typing import Any
 from builders import builder_for
 from builders.base import Builder
 from builders.errors import BuildError
-from gateway.building.step import Build, BuildStep, Failure
+from gateway.building.build import Build, Failure
+from gateway.building.step import BuildStep
 from gateway.config import Settings
 from gateway.sites.registry import Site
 
@@ -24,6 +25,9 @@ log = logging.getLogger("sitegate.builds")
 
 # A site whose build failed and that has nothing to serve is not rebuilt on every request.
 _FAILED_RETRY_SECONDS = 5.0
+# A site whose [data] is out of reach tries again after 1, 2, 4 … seconds, at most a minute apart.
+DATA_RETRY_FIRST_SECONDS = 1.0
+DATA_RETRY_MAX_SECONDS = 60.0
 
 
 def _sitegate_version() -> str:
@@ -55,6 +59,8 @@ class _SiteState:
     last_error: BuildError | None = None
     failed_at: float = 0.0
     failure: Failure | None = None
+    data_retry: asyncio.TimerHandle | None = None
+    data_retry_delay: float = DATA_RETRY_FIRST_SECONDS
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class SiteBuildStats:
     builds_failed: int
     building: bool
     last_error: str | None
+    stale: bool
 
 
 class BuildManager:
@@ -143,6 +150,7 @@ class BuildManager:
                 builds_failed=state.failed,
                 building=state.task is not None,
                 last_error=str(state.last_error) if state.last_error else None,
+                stale=state.current is not None and state.last_error is not None,
             )
             for name, state in sorted(self._states.items())
         }
@@ -162,7 +170,9 @@ class BuildManager:
 
     def forget(self, site_name: str) -> None:
         """The site is gone from the registry."""
-        self._states.pop(site_name, None)
+        state = self._states.pop(site_name, None)
+        if state is not None and state.data_retry is not None:
+            state.data_retry.cancel()
         self._step.forget(site_name)
 
     def stop_commands(self) -> None:
@@ -172,6 +182,9 @@ class BuildManager:
 
     async def close(self) -> None:
         self.stop_commands()
+        for state in self._states.values():
+            if state.data_retry is not None:
+                state.data_retry.cancel()
         tasks = [state.task for state in self._states.values() if state.task is not None]
         for task in tasks:
             task.cancel()
@@ -206,7 +219,9 @@ class BuildManager:
                     data = await self._fetch_data(site) if site.options.get("data") else {}
                 except BuildError as error:
                     outcome: Build | Failure = Failure(None, error)
+                    self._retry_data_later(state)
                 else:
+                    state.data_retry_delay = DATA_RETRY_FIRST_SECONDS
                     outcome = await loop.run_in_executor(
                         self._executor, self._step.run, site, state.current, state.failure, data
                     )
@@ -216,6 +231,8 @@ class BuildManager:
                         log.warning("build failed: %s: %s", site.name, outcome.error)
                     state.failure, state.last_error = outcome, outcome.error
                     state.failed_at = time.monotonic()
+                    if state.current is None and (from_disk := await self._last_good(site)):
+                        state.current, state.site = from_disk, site
                     if not state.again:
                         raise outcome.error
                     continue
@@ -228,6 +245,29 @@ class BuildManager:
         finally:
             state.task = None
 
+
+    async def _last_good(self, site: Site) -> Build | None:
+        """After a restart, a site that cannot be built now still serves its last good build."""
+        if self._settings.dev:
+            return None  # development shows the failure, with its overlay
+        build = await asyncio.get_running_loop().run_in_executor(self._executor, self._step.last_good, site)
+        if build is not None:
+            log.warning("%s: serving the last good build, %s, until a build succeeds", site.name, build.build_id)
+        return build
+
+    def _retry_data_later(self, state: _SiteState) -> None:
+        """The backend may come back: try again with backoff, not on every request."""
+        if state.data_retry is not None:
+            return
+        delay = state.data_retry_delay
+        state.data_retry_delay = min(delay * 2, DATA_RETRY_MAX_SECONDS)
+
+        def retry() -> None:
+            state.data_retry = None
+            if state.wanted is not None:
+                self.rebuild_in_background(state.wanted, inputs_changed=True)
+
+        state.data_retry = asyncio.get_running_loop().call_later(delay, retry)
 
     def _prune_later(self, state: _SiteState, build: Build) -> None:
         """Finishing touches on disk (carrying over, old builds removed) come after the new

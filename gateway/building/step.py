@@ -9,53 +9,23 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from builders.base import BuildContext, Builder, BuildResult, PreviousBuild
 from builders.errors import BuildError
 from builders.workers import ProcessWorkers
+from gateway.building.build import Build, Failure
 from gateway.building.build_dir import BuildRecord, SiteBuildDir
 from gateway.building.compress import precompress
 from gateway.building.fingerprint import DigestCache, fingerprint, input_labels
 from gateway.config import Settings
 from gateway.serving.files import FileTable
-from gateway.serving.rules import SiteRules, load_rules
+from gateway.serving.rules import load_rules
 from gateway.sites.registry import Site
 
 log = logging.getLogger("sitegate.builds")
-
-
-@dataclass(frozen=True)
-class Build:
-    """A published build: its folder and the file table computed once for it. ``origins`` maps
-    each output it carried over, until the tidy step links it in, to the build folder holding it."""
-
-    site_name: str
-    build_id: str
-    path: Path
-    table: FileTable
-    rules: SiteRules
-    record: BuildRecord
-    reused: bool
-    origins: Mapping[str, str] = field(default_factory=dict)
-
-    def as_previous(self) -> PreviousBuild:
-        return PreviousBuild(
-            out_dir=self.path,
-            dependencies=self.record.dependencies,
-            input_digests=self.record.input_digests,
-        )
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A failed build, with its id when the inputs were read, so the same inputs are not built
-    again just to fail again."""
-
-    build_id: str | None
-    error: BuildError
 
 
 class BuildStep:
@@ -148,6 +118,18 @@ class BuildStep:
         for problem in rules.problems:
             log.warning("%s: %s", site.name, problem)
         return Build(site.name, build_id, output, table, rules, record, reused, origins)
+
+    def last_good(self, site: Site) -> Build | None:
+        """The complete build ``current`` points at on disk, for a site that cannot be built now
+        (its ``[data]`` is out of reach): after a restart, the last good build still serves."""
+        build_dir = SiteBuildDir(self.settings.build_dir / site.name)
+        with self._lock(site.name):
+            build_id = build_dir.current_id()
+            record = build_dir.find(build_id) if build_id else None
+            if record is None:
+                return None
+            output = build_dir.output(record.build_id)
+            return Build(site.name, record.build_id, output, FileTable.scan(output, None), load_rules(output), record, True)
 
     def tidy(self, build: Build, current: Callable[[], Build | None]) -> Build:
         """After ``build`` went into service: carry its unchanged outputs over into its own

@@ -6,11 +6,16 @@ import asyncio
 import os
 from pathlib import Path
 
+import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from gateway.app import create_app
 from gateway.config import Mode
 from gateway.keys import BUILDS, SITES
+from shared.backend.app import create_app as create_backend
+from shared.backend.settings import BackendSettings, PasswordCost
+from shared.backend.stores import store_for_url
 from tests.gateway.sitefarm import (
     CountingStaticBuilder,
     CrashingBuilder,
@@ -18,6 +23,7 @@ from tests.gateway.sitefarm import (
     settings_for,
     write_site,
 )
+from tests.ports import free_port
 
 PAGE = "<!doctype html><title>a</title><h1>{}</h1>"
 
@@ -98,6 +104,22 @@ async def test_a_failed_rebuild_keeps_the_last_good_build_in_service(aiohttp_cli
     assert stats["builds_failed"] == 1 and "empty" in stats["last_error"]
     status, body = await get(client, "a.test")
     assert status == 200 and "good" in body
+
+
+async def test_after_a_restart_a_site_whose_build_fails_serves_its_last_good_build(
+    aiohttp_client, tmp_path: Path
+) -> None:
+    root = write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("good")})
+    first = await aiohttp_client(create_app(settings_for(tmp_path)))
+    assert (await get(first, "a.test"))[0] == 200
+    await first.close()
+
+    (root / "public" / "new.html").write_text("changed, and the build now crashes")
+    restarted = await aiohttp_client(create_app(settings_for(tmp_path), lookup_with(static=CrashingBuilder())))
+    status, body = await get(restarted, "a.test")
+    assert status == 200 and "good" in body
+    stats = (await health(restarted))["a.test"]
+    assert stats["stale"] is True and "disk on fire" in stats["last_error"]
 
 
 async def test_a_site_that_never_built_answers_503_without_details_in_production(
@@ -215,3 +237,51 @@ async def test_a_development_build_is_never_compressed(aiohttp_client, tmp_path:
     await asyncio.sleep(0.3)
     build_id = (await health(client))["a.test"]["current_build"]
     assert not list((tmp_path / "builds" / "a.test" / build_id).glob("*.gz"))
+
+
+def backend_app(tmp_path: Path) -> web.Application:
+    settings = BackendSettings(
+        data_dir=tmp_path / "data",
+        store_url=f"sqlite:///{tmp_path / 'data' / 'backend.sqlite3'}",
+        password_cost=PasswordCost(time_cost=1, memory_kib=8 * 1024, parallelism=1),
+    )
+    return create_backend(store_for_url(settings.store_url), settings=settings)
+
+
+async def test_a_data_site_restarted_while_its_backend_is_down_serves_its_last_good_build(
+    aiohttp_server, tmp_path: Path
+) -> None:
+    listing = '{% extends "layouts/base.html" %}{% block content %}<p id="n">{{ data.posts|length }} posts</p>{% endblock %}'
+    write_site(tmp_path / "sites", "news.test", {"pages/index.html": listing}, 'builder = "jinja"\n[data]\nposts = "/api/blog/posts"\n')
+    backend_port = free_port()
+    settings = settings_for(tmp_path, backend_url=f"http://127.0.0.1:{backend_port}")
+    backend = await aiohttp_server(backend_app(tmp_path), port=backend_port)
+    first = await aiohttp_server(create_app(settings))
+    async with aiohttp.ClientSession(base_url=str(first.make_url("/"))) as client:
+        async with client.get("/", headers={"Host": "news.test"}) as response:
+            assert response.status == 200 and "0 posts" in await response.text()
+    await first.close()
+    await backend.close()
+
+    restarted = await aiohttp_server(create_app(settings))
+    async with aiohttp.ClientSession(base_url=str(restarted.make_url("/"))) as client:
+
+        async def news() -> dict:
+            async with client.get("/_sitegate/health") as response:
+                return (await response.json())["sites"]["news.test"]
+
+        for _ in range(3):
+            async with client.get("/", headers={"Host": "news.test"}) as response:
+                assert response.status == 200 and "0 posts" in await response.text()
+        outage = await news()
+        assert outage["stale"] is True and "cannot fetch" in outage["last_error"]
+        # Retried with backoff, not once per request.
+        assert outage["builds_started"] == 1
+
+        await aiohttp_server(backend_app(tmp_path), port=backend_port)
+        for _ in range(150):
+            if not (await news())["stale"]:
+                break
+            await asyncio.sleep(0.1)
+        back = await news()
+        assert back["stale"] is False and back["last_error"] is None

@@ -7,7 +7,8 @@ import threading
 from pathlib import Path
 
 from builders import KNOWN_BUILDERS, builder_for
-from gateway.building.step import Build, BuildStep
+from gateway.building.build import Build
+from gateway.building.step import BuildStep
 from gateway.config import PACKAGED_TEMPLATES, Mode
 from gateway.sites.registry import Registry
 from tests.gateway.sitefarm import settings_for
