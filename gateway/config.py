@@ -52,6 +52,9 @@ class Settings:
     proxy_connect_timeout: float = 5.0
     proxy_read_timeout: float = 60.0
     build_timeout: float = 600.0
+    # Builds running at once; more sites asking wait in line, so a burst of cold sites cannot
+    # take every core and all the memory.
+    max_builds: int = 4
     keep_builds: int = 3
     store_url: str | None = None
     data_dir: Path = Path(".data")
@@ -165,6 +168,7 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "PROXY_CONNECT_TIMEOUT": ("proxy_connect_timeout", _positive_float),
     "PROXY_READ_TIMEOUT": ("proxy_read_timeout", _positive_float),
     "BUILD_TIMEOUT": ("build_timeout", _positive_float),
+    "MAX_BUILDS": ("max_builds", _positive_int),
     "KEEP_BUILDS": ("keep_builds", _positive_int),
     "STORE_URL": ("store_url", _text),
     "DATA_DIR": ("data_dir", _path),

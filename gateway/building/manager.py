@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -17,17 +16,21 @@ from builders import builder_for
 from builders.base import Builder
 from builders.errors import BuildError
 from gateway.building.build import Build, Failure
+from gateway.building.site_state import (
+    DATA_RETRY_FIRST_SECONDS,
+    DATA_RETRY_MAX_SECONDS,
+    FAILED_RETRY_FIRST_SECONDS,
+    FAILED_RETRY_MAX_SECONDS,
+    SiteBuildStats,
+    SiteState,
+    backoff,
+)
 from gateway.building.step import BuildStep
 from gateway.config import Settings
 from gateway.sites.registry import Site
 
 log = logging.getLogger("sitegate.builds")
 
-# A site whose build failed and that has nothing to serve is not rebuilt on every request.
-_FAILED_RETRY_SECONDS = 5.0
-# A site whose [data] is out of reach tries again after 1, 2, 4 … seconds, at most a minute apart.
-DATA_RETRY_FIRST_SECONDS = 1.0
-DATA_RETRY_MAX_SECONDS = 60.0
 
 
 def _sitegate_version() -> str:
@@ -46,47 +49,19 @@ class BuildFailed(Exception):
         self.error = error
 
 
-@dataclass
-class _SiteState:
-    site: Site | None = None
-    wanted: Site | None = None
-    current: Build | None = None
-    task: asyncio.Task[Build] | None = None
-    stale: bool = False
-    again: bool = False
-    started: int = 0
-    failed: int = 0
-    last_error: BuildError | None = None
-    failed_at: float = 0.0
-    failure: Failure | None = None
-    data_retry: asyncio.TimerHandle | None = None
-    data_retry_delay: float = DATA_RETRY_FIRST_SECONDS
-
-
-@dataclass(frozen=True)
-class SiteBuildStats:
-    current_build: str | None
-    builds_started: int
-    builds_failed: int
-    building: bool
-    last_error: str | None
-    stale: bool
-
-
 class BuildManager:
     def __init__(
         self,
         settings: Settings,
         builder_lookup: Callable[[str], Builder] = builder_for,
-        workers: int = 4,
         fetch_data: Callable[[Site], Awaitable[Mapping[str, Any]]] | None = None,
     ) -> None:
         self._settings = settings
         self._fetch_data = fetch_data or _no_data
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sitegate-build")
+        self._executor = ThreadPoolExecutor(max_workers=settings.max_builds, thread_name_prefix="sitegate-build")
         # Housekeeping has its own worker, so it never holds up a build waiting for one.
         self._tidier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sitegate-tidy")
-        self._states: dict[str, _SiteState] = {}
+        self._states: dict[str, SiteState] = {}
         # Set on close, so running build commands kill their process groups instead of outliving us.
         self._stopping = threading.Event()
         self._step = BuildStep(settings, builder_lookup, _sitegate_version(), self._stopping)
@@ -97,7 +72,7 @@ class BuildManager:
         configuration changed is rebuilt while its build stays in service; in development,
         and after ``invalidate``, requests wait for the fresh build instead.
         Concurrent callers share one build."""
-        state = self._states.setdefault(site.name, _SiteState())
+        state = self._states.setdefault(site.name, SiteState())
         if state.current is not None and not state.stale and state.site == site:
             return state.current
         if state.current is not None and not state.stale and not self._settings.dev:
@@ -128,7 +103,7 @@ class BuildManager:
     def rebuild_in_background(self, site: Site, *, inputs_changed: bool = False) -> None:
         """Build anew while the current build stays in service; bursts share one build.
         ``inputs_changed``: files or data changed, so a build already running is not enough."""
-        state = self._states.setdefault(site.name, _SiteState())
+        state = self._states.setdefault(site.name, SiteState())
         if state.task is None:
             if self._recently_failed(state) and not inputs_changed and state.wanted == site:
                 return
@@ -137,7 +112,7 @@ class BuildManager:
         elif inputs_changed or state.wanted != site:
             state.wanted, state.again = site, True
 
-    def _start(self, site: Site, state: _SiteState) -> asyncio.Task[Build]:
+    def _start(self, site: Site, state: SiteState) -> asyncio.Task[Build]:
         state.wanted = site
         state.task = asyncio.create_task(self._run(state))
         return state.task
@@ -193,20 +168,21 @@ class BuildManager:
         self._tidier.shutdown(wait=False, cancel_futures=True)
         self._step.close()
 
-    def _recently_failed(self, state: _SiteState) -> bool:
+    def _recently_failed(self, state: SiteState) -> bool:
         return (
             state.last_error is not None
             and state.failed_at > 0
-            and time.monotonic() - state.failed_at < _FAILED_RETRY_SECONDS
+            and time.monotonic() - state.failed_at
+            < backoff(FAILED_RETRY_FIRST_SECONDS, FAILED_RETRY_MAX_SECONDS, state.failed_in_a_row)
         )
 
-    def _serve_after_failure(self, site: Site, state: _SiteState) -> Build:
+    def _serve_after_failure(self, site: Site, state: SiteState) -> Build:
         assert state.last_error is not None
         if state.current is not None and not self._settings.dev:
             return state.current
         raise BuildFailed(site.name, state.last_error)
 
-    async def _run(self, state: _SiteState) -> Build:
+    async def _run(self, state: SiteState) -> Build:
         loop = asyncio.get_running_loop()
         try:
             while True:
@@ -215,13 +191,13 @@ class BuildManager:
                 assert site is not None
                 state.again = False
                 state.started += 1
+                data_out_of_reach = False
                 try:
                     data = await self._fetch_data(site) if site.options.get("data") else {}
                 except BuildError as error:
                     outcome: Build | Failure = Failure(None, error)
-                    self._retry_data_later(state)
+                    data_out_of_reach = True
                 else:
-                    state.data_retry_delay = DATA_RETRY_FIRST_SECONDS
                     outcome = await loop.run_in_executor(
                         self._executor, self._step.run, site, state.current, state.failure, data
                     )
@@ -231,6 +207,9 @@ class BuildManager:
                         log.warning("build failed: %s: %s", site.name, outcome.error)
                     state.failure, state.last_error = outcome, outcome.error
                     state.failed_at = time.monotonic()
+                    state.failed_in_a_row += 1
+                    if data_out_of_reach:
+                        self._retry_data_later(state)
                     if state.current is None and (from_disk := await self._last_good(site)):
                         state.current, state.site = from_disk, site
                     if not state.again:
@@ -238,13 +217,12 @@ class BuildManager:
                     continue
                 build = outcome
                 state.current, state.site, state.stale = build, site, False
-                state.last_error, state.failed_at, state.failure = None, 0.0, None
+                state.last_error, state.failed_at, state.failure, state.failed_in_a_row = None, 0.0, None, 0
                 self._prune_later(state, build)
                 if not state.again:
                     return build
         finally:
             state.task = None
-
 
     async def _last_good(self, site: Site) -> Build | None:
         """After a restart, a site that cannot be built now still serves its last good build."""
@@ -255,12 +233,11 @@ class BuildManager:
             log.warning("%s: serving the last good build, %s, until a build succeeds", site.name, build.build_id)
         return build
 
-    def _retry_data_later(self, state: _SiteState) -> None:
+    def _retry_data_later(self, state: SiteState) -> None:
         """The backend may come back: try again with backoff, not on every request."""
         if state.data_retry is not None:
             return
-        delay = state.data_retry_delay
-        state.data_retry_delay = min(delay * 2, DATA_RETRY_MAX_SECONDS)
+        delay = backoff(DATA_RETRY_FIRST_SECONDS, DATA_RETRY_MAX_SECONDS, state.failed_in_a_row)
 
         def retry() -> None:
             state.data_retry = None
@@ -269,7 +246,7 @@ class BuildManager:
 
         state.data_retry = asyncio.get_running_loop().call_later(delay, retry)
 
-    def _prune_later(self, state: _SiteState, build: Build) -> None:
+    def _prune_later(self, state: SiteState, build: Build) -> None:
         """Finishing touches on disk (carrying over, old builds removed) come after the new
         build is in service, so waiting requests do not pay for them."""
         tidy = asyncio.get_running_loop().run_in_executor(

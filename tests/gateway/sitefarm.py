@@ -44,6 +44,26 @@ class CountingStaticBuilder(StaticBuilder):
         return super().build(ctx)
 
 
+class ConcurrencyCountingBuilder(StaticBuilder):
+    """The real static builder, slowed down, noting how many of its builds ran at once (a test double)."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most_at_once = 0
+        self._lock = threading.Lock()
+
+    def build(self, ctx: BuildContext) -> BuildResult:
+        with self._lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            time.sleep(0.3)
+            return super().build(ctx)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
 class CrashingBuilder(StaticBuilder):
     """Writes half a site, then raises something no builder should (a test double)."""
 

@@ -11,12 +11,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from gateway.app import create_app
+from gateway.building import manager
 from gateway.config import Mode
 from gateway.keys import BUILDS, SITES
 from shared.backend.app import create_app as create_backend
 from shared.backend.settings import BackendSettings, PasswordCost
 from shared.backend.stores import store_for_url
 from tests.gateway.sitefarm import (
+    ConcurrencyCountingBuilder,
     CountingStaticBuilder,
     CrashingBuilder,
     lookup_with,
@@ -285,3 +287,28 @@ async def test_a_data_site_restarted_while_its_backend_is_down_serves_its_last_g
             await asyncio.sleep(0.1)
         back = await news()
         assert back["stale"] is False and back["last_error"] is None
+
+
+async def test_a_site_whose_builds_keep_failing_is_tried_again_less_and_less_often(
+    aiohttp_client, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(manager, "FAILED_RETRY_FIRST_SECONDS", 0.2)
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("x")})
+    client = await aiohttp_client(create_app(settings_for(tmp_path), lookup_with(static=CrashingBuilder())))
+    # A crawler asking all the time for 1.5 s: tries at 0, 0.2, 0.6 and 1.4 s at most (backoff
+    # doubles), where a fixed 0.2 s would have made eight.
+    ends = asyncio.get_running_loop().time() + 1.5
+    while asyncio.get_running_loop().time() < ends:
+        assert (await get(client, "a.test"))[0] == 503
+    assert 2 <= (await health(client))["a.test"]["builds_started"] <= 4
+
+
+async def test_cold_sites_asked_at_once_build_at_most_max_builds_at_a_time(aiohttp_client, tmp_path: Path) -> None:
+    names = [f"s{number}.test" for number in range(6)]
+    for name in names:
+        write_site(tmp_path / "sites", name, {"public/index.html": PAGE.format(name)})
+    builder = ConcurrencyCountingBuilder()
+    client = await aiohttp_client(create_app(settings_for(tmp_path, max_builds=2), lookup_with(static=builder)))
+    results = await asyncio.gather(*(get(client, name) for name in names))
+    assert all(status == 200 and name in body for (status, body), name in zip(results, names))
+    assert builder.most_at_once == 2

@@ -1,0 +1,52 @@
+"""What the build manager knows of one site between requests: the build in service, the build
+running, and how its recent builds failed, which decides when it is tried again."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from builders.errors import BuildError
+from gateway.building.build import Build, Failure
+from gateway.sites.registry import Site
+
+# A site whose builds keep failing is tried again after 5, 10, 20 … seconds (at most 5 minutes)
+# when asked, not on every request: a crawler on a broken site causes no build storm. One whose
+# [data] is out of reach tries again by itself after 1, 2, 4 … seconds (at most a minute).
+FAILED_RETRY_FIRST_SECONDS = 5.0
+FAILED_RETRY_MAX_SECONDS = 300.0
+DATA_RETRY_FIRST_SECONDS = 1.0
+DATA_RETRY_MAX_SECONDS = 60.0
+
+
+@dataclass
+class SiteState:
+    site: Site | None = None
+    wanted: Site | None = None
+    current: Build | None = None
+    task: asyncio.Task[Build] | None = None
+    stale: bool = False
+    again: bool = False
+    started: int = 0
+    failed: int = 0
+    last_error: BuildError | None = None
+    failed_at: float = 0.0
+    failed_in_a_row: int = 0
+    failure: Failure | None = None
+    data_retry: asyncio.TimerHandle | None = None
+
+
+@dataclass(frozen=True)
+class SiteBuildStats:
+    current_build: str | None
+    builds_started: int
+    builds_failed: int
+    building: bool
+    last_error: str | None
+    stale: bool
+
+
+
+def backoff(first: float, most: float, failures: int) -> float:
+    """Seconds to wait after ``failures`` failures in a row: ``first``, twice that, … ``most``."""
+    return min(first * 2 ** max(failures - 1, 0), most)
