@@ -153,8 +153,8 @@ class SiteBuild:
         source = posts_source(self.options, data)
         if source is None:
             return markdown_posts
-        name, items = source
-        return merge_posts(markdown_posts, self.memory.posts.load_api(items, name, self.site_toml))
+        name, items, raw_html = source
+        return merge_posts(markdown_posts, self.memory.posts.load_api(items, name, self.site_toml, raw_html))
 
     def _sitemap(self, base_url: str, posts: list[Post], jobs: list[PageJob]) -> bytes:
         # Exactly what the sitemap shows: every page's URL and each post's date.

@@ -45,7 +45,9 @@ def slugify(text: str) -> str:
 class Post:
     """One ``content/posts/*.md`` file or one post of backend data. ``source`` is the file's
     absolute path, or a dependency token standing for the item; ``label`` names it in error
-    messages. ``body`` is the Markdown itself when no file holds it."""
+    messages. ``body`` is the Markdown itself when no file holds it. ``sanitize``: its HTML is
+    cut down to what a post needs (``sanitize_html``), for a post whose author the site does not
+    trust; such a post's ``source`` says so, so nothing rendered without it stands for it."""
 
     source: str
     label: str
@@ -59,6 +61,7 @@ class Post:
     body_line: int
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     body: str | None = None
+    sanitize: bool = False
 
     @property
     def url(self) -> str:
@@ -116,7 +119,7 @@ def parse_post(path: Path, label: str, text: str, markdown: MarkdownIt) -> Post:
     )
 
 
-def post_from_item(item: Any, source: str, label: str, markdown: MarkdownIt) -> Post:
+def post_from_item(item: Any, source: str, label: str, markdown: MarkdownIt, sanitize: bool = True) -> Post:
     """A post from one item of backend data, shaped like the blog API's post JSON (``slug``,
     ``title``, ``body`` in Markdown, ``summary``, ``tags``, ``author``, ISO 8601 ``published_at``,
     ``created_at`` and ``updated_at``); ``BuildError`` names the item and the field."""
@@ -149,6 +152,7 @@ def post_from_item(item: Any, source: str, label: str, markdown: MarkdownIt) -> 
         body_line=1,
         extra={"id": item.get("id"), "author": item.get("author") or ""},
         body=body,
+        sanitize=sanitize,
     )
 
 

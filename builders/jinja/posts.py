@@ -30,16 +30,20 @@ def api_posts_prefix(site_toml: str) -> str:
     return site_toml + API_POST_MARK
 
 
-def api_post_source(site_toml: str, name: str, item: Any, index: int) -> str:
-    """A dependency standing for one item of the ``[data]`` entry ``name``: equal while the item is."""
-    digest = hashlib.blake2b(json.dumps(item, sort_keys=True, default=str).encode(), digest_size=12).hexdigest()
+def api_post_source(site_toml: str, name: str, item: Any, index: int, sanitize: bool) -> str:
+    """A dependency standing for one item of the ``[data]`` entry ``name`` and whether its HTML is
+    sanitized: equal while both are, so turning ``raw_html`` on or off renders its pages again."""
+    shown = json.dumps([item, sanitize], sort_keys=True, default=str).encode()
+    digest = hashlib.blake2b(shown, digest_size=12).hexdigest()
     slug = item.get("slug") if isinstance(item, Mapping) else None
     return f"{api_posts_prefix(site_toml)}{name}/{slug if isinstance(slug, str) else index}@{digest}"
 
 
-def posts_source(options: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[str, Any] | None:
+def posts_source(options: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[str, Any, bool] | None:
     """The ``[data]`` entry whose items a site publishes as posts (``posts_from = "<name>"``
-    in ``site.toml``) and those items as the gateway fetched them; ``None`` for a site without."""
+    in ``site.toml``), those items as the gateway fetched them, and whether their HTML is
+    published as written (``[blog] raw_html``); ``None`` for a site without."""
+    raw_html = _trusts_raw_html(options)
     name = options.get("posts_from")
     if name is None:
         return None
@@ -48,7 +52,19 @@ def posts_source(options: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[s
         raise BuildError(f"`posts_from` must name an entry of [data], not {name!r}", file="site.toml")
     if name not in data:
         raise BuildError(f"`posts_from = {name!r}`: the gateway fetched no [data] {name} for this build", file="site.toml")
-    return name, data[name]
+    return name, data[name], raw_html
+
+
+def _trusts_raw_html(options: Mapping[str, Any]) -> bool:
+    """``[blog] raw_html = true`` in ``site.toml``: the site trusts whoever writes its posts
+    through the API, and publishes their HTML as written rather than sanitized."""
+    blog = options.get("blog", {})
+    if not isinstance(blog, Mapping):
+        raise BuildError(f"`blog` must be a table ([blog]), not {blog!r}", file="site.toml")
+    raw_html = blog.get("raw_html", False)
+    if not isinstance(raw_html, bool):
+        raise BuildError(f"`raw_html` in [blog] must be true or false, not {raw_html!r}", file="site.toml")
+    return raw_html
 
 
 def merge_posts(markdown_posts: Iterable[Post], api_posts: Iterable[Post]) -> list[Post]:
@@ -123,9 +139,10 @@ class PostStore:
         posts.sort(key=lambda post: (post.date, post.slug), reverse=True)
         return posts
 
-    def load_api(self, items: Any, name: str, site_toml: str) -> list[Post]:
+    def load_api(self, items: Any, name: str, site_toml: str, raw_html: bool = False) -> list[Post]:
         """The published posts among ``items``, the ``[data]`` entry ``name`` (an item without a
-        ``status`` counts as published), in the order given."""
+        ``status`` counts as published), in the order given; their HTML sanitized unless
+        ``raw_html``."""
         if not isinstance(items, list):
             raise BuildError(f"[data] {name} must be a list of posts for `posts_from`", file="site.toml")
         known: dict[str, Post] = {}
@@ -133,10 +150,10 @@ class PostStore:
         for index, item in enumerate(items):
             if isinstance(item, Mapping) and item.get("status", "published") != "published":
                 continue
-            source = api_post_source(site_toml, name, item, index)
+            source = api_post_source(site_toml, name, item, index, not raw_html)
             post = self._api.get(source)
             if post is None:
-                post = post_from_item(item, source, _api_label(name, item, index), self.markdown)
+                post = post_from_item(item, source, _api_label(name, item, index), self.markdown, not raw_html)
             known[source] = post
             posts.append(post)
         self._api = known

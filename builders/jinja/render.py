@@ -32,6 +32,7 @@ from builders.jinja.env import (
     TemplateMemory,
     template_error,
 )
+from builders.jinja.sanitize import sanitize_html
 from builders.jinja.views import (
     DataView,
     PageInfo,
@@ -192,7 +193,8 @@ class SiteRenderer:
             key = (post.source, hashlib.blake2b(body.encode("utf-8"), digest_size=16).hexdigest())
             html = self._known_html.get(key)
             if html is None:
-                html = self._known_html[key] = Markup(self._markdown.render(body))
+                rendered = self._markdown.render(body)
+                html = self._known_html[key] = Markup(sanitize_html(rendered) if post.sanitize else rendered)
             self._html[post.source] = html
         return html
 

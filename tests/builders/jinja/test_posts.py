@@ -4,12 +4,14 @@ Posts from backend data (``posts_from``) are posts like the Markdown ones."""
 
 from __future__ import annotations
 
+import html
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from builders.errors import BuildError
+from builders.jinja.builder import JinjaBuilder
 from builders.jinja.posts import PostStore, merge_posts, posts_source
 from tests.builders.jinja_site import api_post, build, publish_api_posts, write_files
 
@@ -131,7 +133,7 @@ def test_a_markdown_post_and_an_api_post_with_one_slug_fail_naming_both(site: Pa
 def test_posts_from_names_a_data_entry_the_gateway_fetched() -> None:
     options = {"posts_from": "posts", "data": {"posts": "/api/blog/posts"}}
     assert posts_source({}, {"posts": []}) is None
-    assert posts_source(options, {"posts": ["item"]}) == ("posts", ["item"])
+    assert posts_source(options, {"posts": ["item"]}) == ("posts", ["item"], False)
     with pytest.raises(BuildError, match="must name an entry of \\[data\\], not 'news'"):
         posts_source(options | {"posts_from": "news"}, {"posts": []})
     with pytest.raises(BuildError, match="fetched no \\[data\\] posts"):
@@ -186,3 +188,71 @@ def test_a_site_publishing_only_api_posts_has_a_blog(tmp_path: Path) -> None:
     assert {"blog/only/index.html", "blog/index.html", "feed.xml"} <= set(built.result.files)
     empty = build(site, data={"posts": []})
     assert "feed.xml" in empty.result.files and "blog/index.html" not in empty.result.files
+
+
+HOSTILE_BODY = "Hello <img src=x onerror=alert(1)> there.\n\n<script>alert(2)</script>\n\n<a href=\"javascript:alert(3)\">click</a>\n"
+
+
+def hostile_blog(tmp_path: Path, site_toml: str = "") -> Path:
+    """A blog of an API post carrying script, and a committed post carrying raw HTML."""
+    return publish_api_posts(write_files(tmp_path / "hostile.example", {
+        "site.toml": f'title = "Hostile"\n{site_toml}',
+        "content/posts/own.md": post("Own", "2024-01-01") + '\n<div class="note" onclick="toggle()">Ours</div>\n',
+    }))
+
+
+HOSTILE_DATA = {"posts": [api_post("evil", "Evil", "2024-01-02", body=HOSTILE_BODY)]}
+
+
+def test_html_in_an_api_post_is_sanitized_on_its_page_and_in_the_feed(tmp_path: Path) -> None:
+    site = hostile_blog(tmp_path)
+    built = build(site, data=HOSTILE_DATA)
+    page, feed = built.read("blog/evil/index.html"), built.read("feed.xml")
+    assert '<p>Hello <img src="x"> there.</p>' in page
+    for text in (page, feed):
+        assert "onerror" not in text and "script" not in text and "javascript" not in text
+    # The site's own post is trusted as it is committed.
+    assert '<div class="note" onclick="toggle()">Ours</div>' in built.read("blog/own/index.html")
+    in_workers = build(site, data=HOSTILE_DATA, builder=JinjaBuilder(parallel_threshold=1))
+    assert "processes" in in_workers.result.log and in_workers.tree() == built.tree()
+
+
+def test_a_site_that_trusts_its_editors_publishes_their_html_as_written(tmp_path: Path) -> None:
+    built = build(hostile_blog(tmp_path, "[blog]\nraw_html = true\n"), data=HOSTILE_DATA)
+    page = built.read("blog/evil/index.html")
+    assert "<img src=x onerror=alert(1)>" in page and "<script>alert(2)</script>" in page
+
+
+def test_the_text_fields_of_an_api_post_are_escaped(tmp_path: Path) -> None:
+    script = "<script>alert(1)</script>"
+    item = {**api_post("loud", f"Title {script}", "2024-01-02", summary=f"Summary {script}", tags=(f"tag {script}",)),
+            "author": script}
+    # Without a summary, the first paragraph's text stands for it: an entity in it is text too.
+    quiet = api_post("quiet", "Quiet", "2024-01-03", body=f"{html.escape(script)} said the post.")
+    built = build(hostile_blog(tmp_path), data={"posts": [item, quiet]})
+    assert built.read("blog/index.html").count("&lt;script&gt;alert(1)&lt;/script&gt; said the post.") == 1
+    for output in ("blog/loud/index.html", "blog/quiet/index.html", "blog/index.html", "tags/index.html", "feed.xml"):
+        assert "<script" not in built.read(output) and "&lt;script&gt;" in built.read(output), output
+
+
+def test_turning_raw_html_on_and_off_renders_the_api_posts_again(tmp_path: Path) -> None:
+    site, builder = hostile_blog(tmp_path), JinjaBuilder()
+    toml = (site / "site.toml").read_text()
+    before = build(site, builder=builder, data=HOSTILE_DATA)
+    for raw_html in (True, False, True):
+        (site / "site.toml").write_text(f"{toml}\n[blog]\nraw_html = {str(raw_html).lower()}\n")
+        # One builder kept across the builds, each incremental: neither the rendered HTML it
+        # remembers nor the previous build's pages may stand for the other setting.
+        after = build(site, builder=builder, previous=before, data=HOSTILE_DATA)
+        assert {"blog/evil/index.html", "feed.xml"} <= after.rendered
+        for output in ("blog/evil/index.html", "feed.xml"):
+            assert ("onerror" in after.read(output)) is raw_html, (raw_html, output)
+        before = after
+
+
+def test_raw_html_must_be_true_or_false(tmp_path: Path) -> None:
+    for site_toml, problem in (("[blog]\nraw_html = \"yes\"\n", "raw_html"), ('blog = "raw"\n', "blog")):
+        site = hostile_blog(tmp_path / problem, site_toml)
+        with pytest.raises(BuildError, match=problem) as caught:
+            build(site, data=HOSTILE_DATA)
+        assert caught.value.file == "site.toml"
