@@ -1,6 +1,7 @@
-"""The whole way a post travels: an editor publishes through the gateway's /api, the backend
-stores it and calls the gateway's build hook, the site is rebuilt once, and the post is on the
-site's blog page. Real gateway, real backend on a real SQLite file, real sockets."""
+"""The whole way a post travels: an editor signs in and publishes through the gateway's /api,
+the backend stores it and calls the gateway's build hook, the site is rebuilt once, and the
+post is on the site's blog page. Real gateway, real backend on a real SQLite file, real
+sockets."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import aiohttp
 from gateway.app import create_app as create_gateway
 from gateway.config import Mode
 from shared.backend.app import create_app as create_backend
+from shared.backend.auth import create_account
+from shared.backend.keys import PASSWORDS, STORE
 from shared.backend.settings import BackendSettings, HookPolicy, PasswordCost
+from shared.backend.store import Role
 from shared.backend.stores import store_for_url
 from tests.gateway.sitefarm import settings_for, write_site
 from tests.ports import free_port
@@ -50,7 +54,11 @@ async def test_publishing_a_post_rebuilds_the_site_once_and_shows_the_post(aioht
         password_cost=PasswordCost(time_cost=1, memory_kib=8 * 1024, parallelism=1),
         hooks=HookPolicy(coalesce_seconds=0.05, first_backoff_seconds=0.05),
     )
-    await aiohttp_server(create_backend(store_for_url(backend_settings.store_url), settings=backend_settings), port=backend_port)
+    backend = create_backend(store_for_url(backend_settings.store_url), settings=backend_settings)
+    await aiohttp_server(backend, port=backend_port)
+    # The site's editor is made by the operator: nobody becomes one by signing up.
+    editor = {"email": "editor@news.test", "password": "correct horse battery staple"}
+    await create_account(backend[STORE], backend[PASSWORDS], SITE, **editor, name="", role=Role.EDITOR)
     gateway_settings = settings_for(tmp_path, mode=Mode.PRODUCTION, backend_url=f"http://127.0.0.1:{backend_port}")
     await aiohttp_server(create_gateway(gateway_settings), port=gateway_port)
     site = f"http://127.0.0.1:{gateway_port}"
@@ -70,9 +78,13 @@ async def test_publishing_a_post_rebuilds_the_site_once_and_shows_the_post(aioht
         assert "Launch day" not in await news_page()
         assert await builds_started() == 1
 
-        register = {"email": "editor@news.test", "password": "correct horse battery staple"}
-        async with browser.post(f"{site}/api/auth/register", json=register, headers=host) as response:
-            assert response.status == 201, await response.text()
+        # The site.toml has no [auth]: no sign-ups, whatever the client claims.
+        sign_up = {"email": "someone@news.test", "password": "long enough"}
+        claim = {**host, "X-Sitegate-Registration": "open"}
+        async with browser.post(f"{site}/api/auth/register", json=sign_up, headers=claim) as response:
+            assert response.status == 403, await response.text()
+        async with browser.post(f"{site}/api/auth/login", json=editor, headers=host) as response:
+            assert response.status == 200, await response.text()
         post = {"title": "Launch day", "body": "We are **live**.", "status": "published"}
         async with browser.post(f"{site}/api/blog/posts", json=post, headers=host) as response:
             assert response.status == 201, await response.text()

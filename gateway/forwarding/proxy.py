@@ -1,6 +1,6 @@
 """Forwarding a request to an upstream HTTP server: the shared backend for ``/api``, or a site's
 dev server. Bodies stream both ways, WebSockets are relayed (``gateway.forwarding.websocket_relay``), and
-the tenant headers are always ours, never the client's.
+the tenant headers (and whether the site takes sign-ups) are always ours, never the client's.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from yarl import URL
 from gateway.config import IpNetwork, Settings
 from gateway.forwarding.websocket_relay import is_websocket_request, relay_websocket
 from gateway.serving.negotiation import comma_list
+from gateway.sites.auth_options import registration
 from gateway.sites.registry import Site
 
 _log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ _HOP_BY_HOP_HEADERS = frozenset(
 # unchecked account of the client next to X-Forwarded-*.
 _REPLACED_REQUEST_HEADERS = frozenset(
     {"host", "expect", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip",
-     "x-tenant-domain", "x-site-name", "x-sitegate-token"}
+     "x-tenant-domain", "x-site-name", "x-sitegate-token", "x-sitegate-registration"}
 )
 # Left to aiohttp these would be invented for the client: an Accept-Encoding the client never
 # sent would bring back compressed bodies it cannot read, since we do not decompress.
@@ -114,6 +115,7 @@ def _upstream_headers(request: web.BaseRequest, *, site: Site, settings: Setting
     )
     headers["X-Tenant-Domain"] = site.name
     headers["X-Site-Name"] = site.name
+    headers["X-Sitegate-Registration"] = registration(site.options)
     if settings.backend_token:
         headers["X-Sitegate-Token"] = settings.backend_token
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from cachetools import LRUCache
 
+from gateway.sites.auth_options import auth_problems
 from gateway.sites.hosts import InvalidHost, normalize_host, normalize_name
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def _site_fields(
             problems.append(f"env.{key} must be a string")
     if not isinstance(table.get("theme", {}), dict):
         problems.append("theme must be a table")
+    problems += auth_problems(table.get("auth", {}))
     fields = {
         "builder": builder,
         "aliases": tuple(alias for alias in normal_aliases if alias != name),

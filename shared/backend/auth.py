@@ -1,4 +1,4 @@
-"""Accounts of a tenant: register, sign in and out, and who am I."""
+"""Accounts of a tenant: register (openly or by invitation), invite, sign in and out, and who am I."""
 
 from __future__ import annotations
 
@@ -10,17 +10,25 @@ from aiohttp import web
 
 from .bodies import json_time, read_json_object
 from .errors import ApiError, invalid
+from .invitations import (
+    accept_invitation,
+    invitation_json,
+    invitation_token,
+    invited_role,
+    issue_invitation,
+)
 from .keys import AUTH_ATTEMPTS, PASSWORDS, SETTINGS, STORE
 from .passwords import Passwords
 from .sessions import (
     clear_session_cookie,
     end_session,
+    require_editor,
     require_user,
     set_session_cookie,
     start_session,
 )
 from .store import NotFound, Role, Store, User, new_id, utc_now
-from .tenancy import client_address, tenant_of
+from .tenancy import client_address, registration_open, tenant_of
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL = 254
@@ -95,17 +103,38 @@ async def _signed_in(request: web.Request, user: User, status: int) -> web.Respo
 
 @routes.post("/api/auth/register")
 async def register(request: web.Request) -> web.Response:
+    """A reader when the site takes sign-ups; with an invitation, the invited role either way."""
     payload = await read_json_object(request)
-    _only(payload, frozenset({"email", "password", "name"}))
+    _only(payload, frozenset({"email", "password", "name", "invitation"}))
     email = normalise_email(payload.get("email"))
     password = check_password(payload.get("password"))
     name = _name(payload.get("name", ""))
+    token = invitation_token(payload.get("invitation"))
+    if token is None and not registration_open(request):
+        raise ApiError(
+            403, "registration_closed", "this site does not take sign-ups; an editor of the site can invite you"
+        )
     _limit_attempts(request, "register")
-    app = request.app
-    user = await create_account(
-        app[STORE], app[PASSWORDS], tenant_of(request), email=email, password=password, name=name, role=None
-    )
+    store, passwords, tenant = request.app[STORE], request.app[PASSWORDS], tenant_of(request)
+
+    async def join(role: Role) -> User:
+        return await create_account(store, passwords, tenant, email=email, password=password, name=name, role=role)
+
+    user = await (join(Role.READER) if token is None else accept_invitation(store, tenant, token, email, join))
     return await _signed_in(request, user, 201)
+
+
+@routes.post("/api/auth/invitations")
+async def invite(request: web.Request) -> web.Response:
+    editor = await require_editor(request)
+    payload = await read_json_object(request)
+    _only(payload, frozenset({"role", "email"}))
+    role = invited_role(payload.get("role", Role.READER.value))
+    email = None if payload.get("email") is None else normalise_email(payload["email"])
+    token, invitation = await issue_invitation(
+        request.app[STORE], tenant_of(request), role=role, email=email, invited_by=editor
+    )
+    return web.json_response({"invitation": invitation_json(token, invitation)}, status=201)
 
 
 async def create_account(
@@ -116,20 +145,20 @@ async def create_account(
     email: str,
     password: str,
     name: str,
-    role: Role | None,
+    role: Role,
 ) -> User:
-    """A new user with ``role``; with None, an editor if it is the tenant's first, else a reader."""
+    """A new user of ``tenant``: the one way in for sign-ups, invitations and the operator's CLI."""
     password_hash = await passwords.hash(password)
     user = User(
         id=new_id(),
         tenant=tenant,
         email=email,
         name=name or email.split("@", 1)[0],
-        role=role or Role.READER,
+        role=role,
         password_hash=password_hash,
         created_at=utc_now(),
     )
-    return await store.create_user(tenant, user, editor_if_first=role is None)
+    return await store.create_user(tenant, user)
 
 
 @routes.post("/api/auth/login")

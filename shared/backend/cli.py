@@ -82,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--role",
         choices=[role.value for role in Role],
-        help="default: editor for the tenant's first user, reader after that",
+        default=Role.READER.value,
+        help="default: reader; this command is how a site gets its first editor",
     )
     create.add_argument("--password", help="the password (default: read from standard input)")
     return parser
@@ -113,7 +114,7 @@ async def _create_user(config: BackendSettings, args: argparse.Namespace, passwo
             email=email,
             password=password,
             name=args.name.strip(),
-            role=Role(args.role) if args.role else None,
+            role=Role(args.role),
         )
     finally:
         await store.close()

@@ -104,6 +104,20 @@ class Session:
 
 
 @dataclass(frozen=True)
+class Invitation:
+    """An editor's offer of an account with ``role``; only for ``email`` when that is set.
+    The token itself goes to the invitee; the store keeps its SHA-256 alone."""
+
+    token_hash: str
+    tenant: str
+    role: Role
+    email: str | None
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class MediaItem:
     id: str
     tenant: str
@@ -152,9 +166,8 @@ class Store(Protocol):
 
     async def delete_post(self, tenant: str, slug: str) -> None: ...
 
-    async def create_user(self, tenant: str, user: User, *, editor_if_first: bool) -> User:
-        """Insert ``user``; with ``editor_if_first`` it becomes an editor when it is the
-        tenant's first user (decided atomically). ``Conflict`` when the email is taken."""
+    async def create_user(self, tenant: str, user: User) -> User:
+        """Insert ``user`` with its role; ``Conflict`` when the email is taken in ``tenant``."""
         ...
 
     async def get_user(self, tenant: str, user_id: str) -> User: ...
@@ -171,6 +184,16 @@ class Store(Protocol):
 
     async def delete_session(self, tenant: str, token_hash: str) -> None:
         """Forget a session; no error when there is none."""
+        ...
+
+    async def create_invitation(self, tenant: str, invitation: Invitation) -> None:
+        """Keep ``invitation``; expired invitations of the tenant may be dropped on the way."""
+        ...
+
+    async def take_invitation(self, tenant: str, token_hash: str) -> Invitation:
+        """Remove the invitation and return it, expired or not, in one atomic step, so of two
+        uses at once only one gets it. ``NotFound`` when there is none (never made, already
+        taken, or another tenant's)."""
         ...
 
     async def create_media(self, tenant: str, item: MediaItem) -> MediaItem: ...

@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from .store import (
     POST_CHANGE_FIELDS,
     Conflict,
+    Invitation,
     MediaItem,
     NotFound,
     Post,
@@ -46,9 +47,11 @@ def _answering() -> Iterator[None]:
         raise StoreUnavailable(f"mongodb: {error}") from error
 
 
-def _document(record: Post | User | Session | MediaItem, id_field: str = "id") -> dict[str, Any]:
+def _document(record: Post | User | Session | Invitation | MediaItem, id_field: str = "id") -> dict[str, Any]:
     fields = asdict(record)
     fields["_id"] = fields.pop(id_field)
+    if isinstance(record, User | Invitation):
+        fields["role"] = record.role.value
     if isinstance(record, Post):
         fields["tags"] = list(record.tags)
         fields["status"] = record.status.value
@@ -75,6 +78,11 @@ def _media(document: Mapping[str, Any]) -> MediaItem:
 def _session(document: Mapping[str, Any]) -> Session:
     fields = {key: value for key, value in document.items() if key != "_id"}
     return Session(**fields | {"token_hash": document["_id"]})
+
+
+def _invitation(document: Mapping[str, Any]) -> Invitation:
+    fields = {key: value for key, value in document.items() if key != "_id"}
+    return Invitation(**fields | {"token_hash": document["_id"], "role": Role(document["role"])})
 
 
 class MongoStore:
@@ -119,6 +127,7 @@ class MongoStore:
         await db.posts.create_index([("tenant", ASCENDING), ("tags", ASCENDING)], name="tenant_tags")
         await db.users.create_index([("tenant", ASCENDING), ("email", ASCENDING)], unique=True, name="tenant_email")
         await db.sessions.create_index("expires_at", expireAfterSeconds=0, name="expiry")
+        await db.invitations.create_index("expires_at", expireAfterSeconds=0, name="expiry")
         await db.media.create_index([("tenant", ASCENDING), ("_id", ASCENDING)], name="tenant_id")
 
     async def close(self) -> None:
@@ -180,28 +189,14 @@ class MongoStore:
         if not await self._delete_one("posts", {"tenant": tenant, "slug": slug}):
             raise NotFound(f"no post {slug!r}")
 
-    async def create_user(self, tenant: str, user: User, *, editor_if_first: bool) -> User:
+    async def create_user(self, tenant: str, user: User) -> User:
+        document = _document(user) | {"tenant": tenant}
         try:
             with _answering():
-                claimed = await self._claim_tenant(tenant, user.id)
-                role = Role.EDITOR if editor_if_first and claimed else user.role
-                document = _document(user) | {"tenant": tenant, "role": role.value}
                 await self._db.users.insert_one(document)
         except DuplicateKeyError:
             raise Conflict("email", "a user with this email exists") from None
         return _user(document)
-
-    async def _claim_tenant(self, tenant: str, user_id: str) -> bool:
-        """True for the one call that records the tenant's first user.
-
-        A standalone server has no multi-document transactions; a unique ``_id`` insert is
-        the atomic "was I first?" both MongoDB and its look-alikes agree on.
-        """
-        try:
-            await self._db.tenants.insert_one({"_id": tenant, "first_user_id": user_id})
-        except DuplicateKeyError:
-            return False
-        return True
 
     async def get_user(self, tenant: str, user_id: str) -> User:
         document = await self._find_one("users", {"tenant": tenant, "_id": user_id})
@@ -228,6 +223,18 @@ class MongoStore:
 
     async def delete_session(self, tenant: str, token_hash: str) -> None:
         await self._delete_one("sessions", {"tenant": tenant, "_id": token_hash})
+
+    async def create_invitation(self, tenant: str, invitation: Invitation) -> None:
+        document = _document(invitation, "token_hash") | {"tenant": tenant}
+        with _answering():
+            await self._db.invitations.insert_one(document)
+
+    async def take_invitation(self, tenant: str, token_hash: str) -> Invitation:
+        with _answering():
+            document = await self._db.invitations.find_one_and_delete({"tenant": tenant, "_id": token_hash})
+        if document is None:
+            raise NotFound("no such invitation")
+        return _invitation(document)
 
     async def create_media(self, tenant: str, item: MediaItem) -> MediaItem:
         document = _document(item) | {"tenant": tenant}

@@ -14,15 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import store_sqlite_invitations as invitations
 from .store import (
     POST_CHANGE_FIELDS,
     Conflict,
+    Invitation,
     MediaItem,
     NotFound,
     Post,
     PostPage,
     PostStatus,
-    Role,
     Session,
     StoreUnavailable,
     User,
@@ -40,6 +41,7 @@ from .store_sqlite_rows import (
     session_from_row,
     time_text,
     user_from_row,
+    user_row,
 )
 
 T = TypeVar("T")
@@ -188,33 +190,10 @@ class SqliteStore:
         if not deleted:
             raise NotFound(f"no post {slug!r}")
 
-    async def create_user(self, tenant: str, user: User, *, editor_if_first: bool) -> User:
-        def insert(db: sqlite3.Connection) -> None:
-            # IMMEDIATE takes the write lock before the count, so two first registrations
-            # cannot both find the tenant empty.
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                role = user.role
-                if editor_if_first:
-                    has_users = db.execute("SELECT 1 FROM users WHERE tenant = ? LIMIT 1", (tenant,)).fetchone()
-                    role = role if has_users else Role.EDITOR
-                values = {
-                    "id": user.id,
-                    "tenant": tenant,
-                    "email": user.email,
-                    "name": user.name,
-                    "role": role.value,
-                    "password_hash": user.password_hash,
-                    "created_at": time_text(user.created_at),
-                }
-                db.execute(_insert("users", values), values)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-
+    async def create_user(self, tenant: str, user: User) -> User:
+        values = user_row(user) | {"tenant": tenant}
         try:
-            await self._run(insert)
+            await self._run(lambda db: db.execute(_insert("users", values), values))
         except sqlite3.IntegrityError as error:
             if _is_unique_violation(error):
                 raise Conflict("email", "a user with this email exists") from None
@@ -264,6 +243,15 @@ class SqliteStore:
         await self._run(
             lambda db: db.execute("DELETE FROM sessions WHERE tenant = ? AND token_hash = ?", (tenant, token_hash))
         )
+
+    async def create_invitation(self, tenant: str, invitation: Invitation) -> None:
+        await self._run(lambda db: invitations.insert(db, tenant, invitation))
+
+    async def take_invitation(self, tenant: str, token_hash: str) -> Invitation:
+        invitation = await self._run(lambda db: invitations.take(db, tenant, token_hash))
+        if invitation is None:
+            raise NotFound("no such invitation")
+        return invitation
 
     async def create_media(self, tenant: str, item: MediaItem) -> MediaItem:
         values = media_row(item) | {"tenant": tenant}

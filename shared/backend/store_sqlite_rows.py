@@ -48,6 +48,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (tenant, expires_at);
+CREATE TABLE IF NOT EXISTS invitations (
+    token_hash TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    role TEXT NOT NULL,
+    email TEXT,
+    invited_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS invitations_expiry ON invitations (tenant, expires_at);
 CREATE TABLE IF NOT EXISTS media (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
@@ -75,7 +85,7 @@ def time_text(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _time(value: str) -> datetime:
+def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
@@ -91,9 +101,9 @@ def post_from_row(row: sqlite3.Row) -> Post:
         status=PostStatus(row["status"]),
         author=row["author"],
         author_id=row["author_id"],
-        created_at=_time(row["created_at"]),
-        updated_at=_time(row["updated_at"]),
-        published_at=None if row["published_at"] is None else _time(row["published_at"]),
+        created_at=parse_time(row["created_at"]),
+        updated_at=parse_time(row["updated_at"]),
+        published_at=None if row["published_at"] is None else parse_time(row["published_at"]),
     )
 
 
@@ -120,8 +130,20 @@ def user_from_row(row: sqlite3.Row) -> User:
         name=row["name"],
         role=Role(row["role"]),
         password_hash=row["password_hash"],
-        created_at=_time(row["created_at"]),
+        created_at=parse_time(row["created_at"]),
     )
+
+
+def user_row(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "tenant": user.tenant,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.value,
+        "password_hash": user.password_hash,
+        "created_at": time_text(user.created_at),
+    }
 
 
 def session_from_row(row: sqlite3.Row) -> Session:
@@ -129,8 +151,8 @@ def session_from_row(row: sqlite3.Row) -> Session:
         token_hash=row["token_hash"],
         tenant=row["tenant"],
         user_id=row["user_id"],
-        created_at=_time(row["created_at"]),
-        expires_at=_time(row["expires_at"]),
+        created_at=parse_time(row["created_at"]),
+        expires_at=parse_time(row["expires_at"]),
     )
 
 
@@ -143,7 +165,7 @@ def media_from_row(row: sqlite3.Row) -> MediaItem:
         size=row["size"],
         sha256=row["sha256"],
         uploaded_by=row["uploaded_by"],
-        created_at=_time(row["created_at"]),
+        created_at=parse_time(row["created_at"]),
     )
 
 

@@ -1,8 +1,8 @@
 """Who may talk to the backend, and which site (tenant) a request speaks for.
 
-The tenant header is only as trustworthy as its sender, so trust comes first: with a
-backend token configured, only requests carrying it (the gateway's) pass; without one,
-only peers on this machine do.
+The tenant header (and the gateway's other say, whether a site takes sign-ups) is only as
+trustworthy as its sender, so trust comes first: with a backend token configured, only
+requests carrying it (the gateway's) pass; without one, only peers on this machine do.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from .settings import IpNetwork
 
 TENANT_HEADER = "X-Tenant-Domain"
 TOKEN_HEADER = "X-Sitegate-Token"
+# The gateway's reading of the site's ``[auth] registration``; the gateway drops a client's copy.
+REGISTRATION_HEADER = "X-Sitegate-Registration"
 
 # Paths an orchestrator probes without speaking for a site; they reveal nothing of one.
 OPEN_PATHS = frozenset({"/api/health"})
@@ -44,6 +46,12 @@ def tenant_of(request: web.Request) -> str:
     if tenant is None:
         raise ApiError(400, "tenant_required", f"the {TENANT_HEADER} header must name a site's domain")
     return tenant
+
+
+def registration_open(request: web.Request) -> bool:
+    """Whether the site takes sign-ups. Only the gateway's requests pass the trust middleware,
+    so this header is the gateway's, as the tenant is; without it, sign-ups are closed."""
+    return request.headers.get(REGISTRATION_HEADER, "").strip().lower() == "open"
 
 
 def is_loopback(remote: str | None) -> bool:

@@ -19,10 +19,13 @@ from aiohttp.test_utils import TestClient
 from pymongo import AsyncMongoClient
 
 from shared.backend.app import create_app
+from shared.backend.auth import create_account
+from shared.backend.keys import PASSWORDS, STORE
 from shared.backend.sessions import COOKIE_NAME
 from shared.backend.settings import BackendSettings, HookPolicy, PasswordCost
-from shared.backend.store import Store
+from shared.backend.store import Role, Store
 from shared.backend.stores import store_for_url
+from shared.backend.tenancy import REGISTRATION_HEADER
 from tests.ports import free_port
 
 SECANTUS = Path(sys.executable).parent / "secantusd-py"
@@ -32,6 +35,8 @@ STARTUP_SECONDS = 60.0
 FAST_PASSWORDS = PasswordCost(time_cost=1, memory_kib=8 * 1024, parallelism=1)
 QUICK_HOOKS = HookPolicy(coalesce_seconds=0.05, attempts=3, first_backoff_seconds=0.05, timeout_seconds=5.0)
 PASSWORD = "correct horse battery"
+# What the gateway adds for a site whose site.toml says [auth] registration = "open".
+OPEN_REGISTRATION = {REGISTRATION_HEADER: "open"}
 
 
 def file_form(content: bytes, filename: str = "upload.png", content_type: str | None = None) -> FormData:
@@ -163,6 +168,18 @@ class Visitor:
         assert response.status == 201, await response.text()
         return dict((await response.json())["user"])
 
+    async def become_editor(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
+        """An editor made the operator's way (what ``sitegate backend create-user --role editor``
+        runs, on the backend's own store), then signed in as this visitor."""
+        assert self.tenant is not None
+        app = self.client.app
+        await create_account(
+            app[STORE], app[PASSWORDS], self.tenant, email=email, password=password, name="", role=Role.EDITOR
+        )
+        response = await self.login(email, password)
+        assert response.status == 200, await response.text()
+        return dict((await response.json())["user"])
+
     async def login(self, email: str, password: str = PASSWORD) -> ClientResponse:
         return await self.post("/api/auth/login", json={"email": email, "password": password})
 
@@ -199,16 +216,18 @@ async def backend(start_backend: BackendFactory) -> TestClient[web.Request, web.
 
 @pytest.fixture
 def site_a(backend: TestClient[web.Request, web.Application]) -> Visitor:
-    return Visitor(backend, "a.example")
+    """A visitor of site A, which takes sign-ups."""
+    return Visitor(backend, "a.example", dict(OPEN_REGISTRATION))
 
 
 @pytest.fixture
 def site_b(backend: TestClient[web.Request, web.Application]) -> Visitor:
-    return Visitor(backend, "b.example")
+    """A visitor of site B, which takes sign-ups."""
+    return Visitor(backend, "b.example", dict(OPEN_REGISTRATION))
 
 
 @pytest.fixture
 async def editor_a(site_a: Visitor) -> Visitor:
-    """The first user of site A, so its editor, signed in."""
-    await site_a.register("editor@a.example")
+    """An editor of site A, made by the operator, signed in."""
+    await site_a.become_editor("editor@a.example")
     return site_a

@@ -13,7 +13,14 @@ import pytest
 from gateway.config import Settings
 from shared.backend import cli as backend_cli
 
-from .conftest import BackendFactory, Visitor, free_port, stop, wait_for_port
+from .conftest import (
+    OPEN_REGISTRATION,
+    BackendFactory,
+    Visitor,
+    free_port,
+    stop,
+    wait_for_port,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,12 +53,26 @@ async def test_create_user_makes_an_editor_who_can_sign_in(
     assert result.returncode == 0, result.stderr
     assert "created editor boss@a.example on a.example" in result.stdout
 
-    visitor = Visitor(await start_backend(), "a.example")
+    visitor = Visitor(await start_backend(), "a.example", dict(OPEN_REGISTRATION))
     response = await visitor.login("boss@a.example", "a strong password")
     assert response.status == 200
     assert (await response.json())["user"]["role"] == "editor"
-    # The CLI's editor counts as the site's first user: a later sign-up is a reader.
+    # Sign-ups are readers, the CLI's editor or not.
     assert (await visitor.stranger().register("someone@a.example"))["role"] == "reader"
+
+
+async def test_create_user_makes_a_reader_unless_told_editor(
+    start_backend: BackendFactory, store_url: str, tmp_path: Path
+) -> None:
+    result = sitegate_backend(
+        "--store", store_url, "create-user", "--tenant", "a.example", "--email", "first@a.example",
+        "--password", "a strong password", data_dir=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "created reader first@a.example on a.example" in result.stdout
+    visitor = Visitor(await start_backend(), "a.example")
+    assert (await visitor.login("first@a.example", "a strong password")).status == 200
+    assert (await visitor.post("/api/blog/posts", json={"title": "Mine"})).status == 403
 
 
 async def test_create_user_refuses_a_taken_email(store_url: str, tmp_path: Path) -> None:

@@ -124,7 +124,7 @@ async def test_post_changes_ask_the_gateway_to_rebuild_that_site(
 ) -> None:
     client = await start_backend(gateway_url=gateway.url, backend_token="tok", hooks=POLICY)
     editor = Visitor(client, "a.example", headers={"X-Sitegate-Token": "tok"})
-    await editor.register("editor@a.example")
+    await editor.become_editor("editor@a.example")
     hooks = client.app[HOOKS]
 
     await editor.publish("Hello")
@@ -146,7 +146,7 @@ async def test_the_api_does_not_wait_for_or_fail_on_a_gateway_that_is_down(start
     slow_policy = HookPolicy(coalesce_seconds=0.05, attempts=3, first_backoff_seconds=30.0, close_grace_seconds=0.1)
     client = await start_backend(gateway_url=f"http://127.0.0.1:{free_port()}", hooks=slow_policy)
     editor = Visitor(client, "a.example")
-    await editor.register("editor@a.example")
+    await editor.become_editor("editor@a.example")
     post = await editor.publish("Still works")
     assert post["slug"] == "still-works"
     # The hook is still backing off (30 s) while the API has already answered.

@@ -139,7 +139,7 @@ async def test_a_file_over_the_limit_is_413_and_leaves_nothing(
     start_backend: BackendFactory, settings: BackendSettings
 ) -> None:
     visitor = Visitor(await start_backend(media_max_bytes=64 * 1024), "a.example")
-    await visitor.register("editor@a.example")
+    await visitor.become_editor("editor@a.example")
     at_limit = PNG + b"\x00" * (64 * 1024 - len(PNG))
     assert (await upload(visitor, at_limit)).status == 201
     response = await upload(visitor, at_limit + b"\x00")
@@ -152,7 +152,7 @@ async def test_a_streamed_upload_is_refused_while_it_streams(
     start_backend: BackendFactory, settings: BackendSettings
 ) -> None:
     visitor = Visitor(await start_backend(media_max_bytes=256 * 1024), "a.example")
-    await visitor.register("editor@a.example")
+    await visitor.become_editor("editor@a.example")
     endless = 1024 * 1024 * 1024
     sent = 0
 

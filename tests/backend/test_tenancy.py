@@ -6,7 +6,7 @@ import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from .conftest import BackendFactory, Visitor, file_form
+from .conftest import OPEN_REGISTRATION, BackendFactory, Visitor, file_form
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -84,13 +84,29 @@ async def test_an_untrusted_peer_cannot_sign_in_even_with_a_tenant_header(start_
     assert response.status == 403
 
 
+async def test_only_the_gateway_can_open_registration(start_backend: BackendFactory) -> None:
+    sign_up = {"email": "x@a.example", "password": "long enough"}
+    client = await start_backend(backend_token="tok")
+    forged = Visitor(client, "a.example", {**OPEN_REGISTRATION, "X-Sitegate-Token": "forged"})
+    assert (await forged.post("/api/auth/register", json=sign_up)).status == 401
+    remote = Visitor(await start_backend(app_hook=pretend_peer("198.51.100.7")), "a.example", dict(OPEN_REGISTRATION))
+    assert (await remote.post("/api/auth/register", json=sign_up)).status == 403
+
+    closed_site = Visitor(client, "a.example", {"X-Sitegate-Token": "tok"})
+    response = await closed_site.post("/api/auth/register", json=sign_up)
+    assert response.status == 403
+    assert (await error_of(response))["code"] == "registration_closed"
+    open_site = Visitor(client, "a.example", {"X-Sitegate-Token": "tok", **OPEN_REGISTRATION})
+    assert (await open_site.post("/api/auth/register", json=sign_up)).status == 201
+
+
 async def test_posts_of_one_site_are_invisible_and_untouchable_from_another(
     editor_a: Visitor, site_b: Visitor
 ) -> None:
     await editor_a.publish("Only on A", tags=["shared-tag"])
     draft = await editor_a.post("/api/blog/posts", json={"title": "A draft"})
     assert draft.status == 201
-    await site_b.register("editor@b.example")
+    await site_b.become_editor("editor@b.example")
 
     listing = await (await site_b.get("/api/blog/posts")).json()
     assert listing["items"] == [] and listing["pagination"]["total"] == 0
@@ -107,7 +123,7 @@ async def test_posts_of_one_site_are_invisible_and_untouchable_from_another(
 
 
 async def test_the_same_slug_can_exist_on_two_sites(editor_a: Visitor, site_b: Visitor) -> None:
-    await site_b.register("editor@b.example")
+    await site_b.become_editor("editor@b.example")
     first = await editor_a.publish("Welcome", body="from A")
     second = await site_b.publish("Welcome", body="from B")
     assert first["slug"] == second["slug"] == "welcome"
@@ -120,9 +136,10 @@ async def test_an_account_and_its_session_belong_to_one_site(editor_a: Visitor, 
     assert (await same_person_on_b.get("/api/auth/me")).status == 401
     assert (await same_person_on_b.post("/api/blog/posts", json={"title": "Sneaky"})).status == 401
     assert (await site_b.login("editor@a.example")).status == 401
-    # On B the same email is a new account, and B's first, whatever A has.
+    # On B the same email is a new account, with nothing of A's: not its editor role either.
     user = await site_b.register("editor@a.example")
-    assert user["role"] == "editor"
+    assert user["role"] == "reader"
+    assert user["id"] != (await (await editor_a.get("/api/auth/me")).json())["user"]["id"]
 
 
 async def test_media_of_one_site_cannot_be_read_or_deleted_from_another(
@@ -131,7 +148,7 @@ async def test_media_of_one_site_cannot_be_read_or_deleted_from_another(
     uploaded = await editor_a.post("/api/media", data=file_form(PNG))
     assert uploaded.status == 201
     media_id = (await uploaded.json())["media"]["id"]
-    await site_b.register("editor@b.example")
+    await site_b.become_editor("editor@b.example")
 
     assert (await site_b.get(f"/api/media/{media_id}")).status == 404
     assert (await site_b.delete(f"/api/media/{media_id}")).status == 404

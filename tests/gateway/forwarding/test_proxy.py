@@ -9,7 +9,9 @@ import ipaddress
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import aiohttp
 import pytest
@@ -38,14 +40,14 @@ ServeGateway = Callable[..., Awaitable[str]]
 OnConnect = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-def gateway_app(upstream: str, settings: Settings) -> web.Application:
+def gateway_app(upstream: str, settings: Settings, site: Site = SITE) -> web.Application:
     async def client_session(app: web.Application) -> AsyncIterator[None]:
         app[SESSION] = create_client_session(settings)
         yield
         await app[SESSION].close()
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        return await forward(request, site=SITE, upstream=upstream, session=request.app[SESSION], settings=settings)
+        return await forward(request, site=site, upstream=upstream, session=request.app[SESSION], settings=settings)
 
     app = web.Application()
     app.cleanup_ctx.append(client_session)
@@ -66,8 +68,8 @@ def backend(aiohttp_server: AiohttpServer) -> StartBackend:
 
 @pytest.fixture
 def gateway(aiohttp_client: AiohttpClient) -> StartGateway:
-    async def start(upstream: str, settings: Settings = DEFAULTS) -> GatewayClient:
-        return await aiohttp_client(gateway_app(upstream, settings))
+    async def start(upstream: str, settings: Settings = DEFAULTS, site: Site = SITE) -> GatewayClient:
+        return await aiohttp_client(gateway_app(upstream, settings, site))
 
     return start
 
@@ -151,6 +153,28 @@ async def test_tenant_headers_are_ours_whatever_the_client_claims(backend: Start
     assert headers.getall("X-Tenant-Domain") == ["example.com"]
     assert headers.getall("X-Site-Name") == ["example.com"]
     assert headers.getall("X-Sitegate-Token") == ["s3cret"]
+
+
+@pytest.mark.parametrize(
+    ("options", "sent"),
+    [
+        ({}, "closed"),
+        ({"auth": MappingProxyType({})}, "closed"),
+        ({"auth": MappingProxyType({"registration": "closed"})}, "closed"),
+        ({"auth": MappingProxyType({"registration": "open"})}, "open"),
+    ],
+)
+async def test_the_registration_header_is_the_sites_whatever_the_client_claims(
+    backend: StartBackend, gateway: StartGateway, options: dict[str, object], sent: str
+) -> None:
+    seen: list[web.Request] = []
+    site = replace(SITE, options=MappingProxyType(options))
+    client = await gateway(await backend(echo_headers_backend(seen)), DEFAULTS, site)
+
+    claimed = "closed" if sent == "open" else "open"
+    await client.post("/api/auth/register", headers={"x-sitegate-registration": claimed})
+
+    assert seen[0].headers.getall("X-Sitegate-Registration") == [sent]
 
 
 async def test_client_token_is_dropped_when_none_is_configured(backend: StartBackend, gateway: StartGateway) -> None:

@@ -7,6 +7,7 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
+from gateway.sites.auth_options import registration
 from gateway.sites.hosts import InvalidHost, normalize_host
 from gateway.sites.registry import Registry, load_site, scan_signature
 
@@ -282,6 +283,10 @@ def test_site_toml_that_is_not_utf8_is_an_error(sites: Path) -> None:
         ("[env]\nPORT = 3000\n", "env.PORT"),
         ('[env]\n"BAD=NAME" = "1"\n', "env.BAD=NAME"),
         ('theme = "dark"\n', "theme"),
+        ('auth = "open"\n', "auth"),
+        ('[auth]\nregistration = "yes"\n', "auth.registration"),
+        ("[auth]\nregistration = true\n", "auth.registration"),
+        ('[auth]\nregistraton = "open"\n', "auth.registraton"),
     ],
 )
 def test_invalid_fields_become_an_error_naming_file_and_key(sites: Path, toml: str, key: str) -> None:
@@ -291,6 +296,19 @@ def test_invalid_fields_become_an_error_naming_file_and_key(sites: Path, toml: s
     assert site.error is not None
     assert site.error.startswith("sites/bad.test/site.toml: ")
     assert key in site.error
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [(None, "closed"), ("[auth]\n", "closed"), ('[auth]\nregistration = "closed"\n', "closed"),
+     ('[auth]\nregistration = "open"\n', "open")],
+)
+def test_registration_is_closed_unless_site_toml_opens_it(sites: Path, toml: str | None, expected: str) -> None:
+    make_site(sites, "blog.test", toml)
+    site = scan(sites).sites["blog.test"]
+
+    assert site.error is None
+    assert registration(site.options) == expected
 
 
 def test_a_site_with_an_invalid_field_still_answers_to_its_aliases(sites: Path) -> None:
