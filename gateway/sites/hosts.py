@@ -88,15 +88,23 @@ def _to_ascii(host: str) -> str:
     # UTS 46 mapping as browsers do it (case folding, "。" as a dot). Its validity rules, not
     # IDNA 2008's, so names browsers accept (emoji ones too) are served rather than refused.
     try:
-        labels = host.split(".")
-        unicode = ".".join(_from_punycode(label) if label.startswith("xn--") else label for label in labels)
-        mapped = idna.uts46_remap(unicode, std3_rules=False, transitional=False)
-        return ".".join(
-            label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
-            for label in mapped.split(".")
-        )
+        ascii_host = _mapped_to_ascii(host)
+        # The mapping can make an "xn--" label out of others ("\xadxn--a" loses its soft hyphen)
+        # that is no valid punycode; only a second pass tells, and such a name has no canonical form.
+        if _mapped_to_ascii(ascii_host) != ascii_host:
+            raise UnicodeError("the name changes when mapped again")
+        return ascii_host
     except UnicodeError:
         raise InvalidHost("not a valid international name") from None
+
+
+def _mapped_to_ascii(host: str) -> str:
+    labels = host.split(".")
+    unicode = ".".join(_from_punycode(label) if label.startswith("xn--") else label for label in labels)
+    mapped = idna.uts46_remap(unicode, std3_rules=False, transitional=False)
+    return ".".join(
+        label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii") for label in mapped.split(".")
+    )
 
 
 def _from_punycode(label: str) -> str:
