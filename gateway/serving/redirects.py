@@ -30,7 +30,9 @@ async def respond_with_rules(
     match = None
     if rules.redirects:
         exists = static.find_entry(table, path) is not None
-        match = rules.match_redirect(path, request.query_string, forced_only=exists)
+        # The query as sent (still percent-encoded): it is parsed by the rule, or appended to a
+        # Location as it came, where a decoded CR or "#" would break the header or the URL.
+        match = rules.match_redirect(path, request.rel_url.raw_query_string, forced_only=exists)
     target, status = None, None
     if match is not None:
         if match.is_redirect or match.is_external:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 REDIRECTS_FILE = "_redirects"
 HEADERS_FILE = "_headers"
@@ -46,7 +46,7 @@ class RedirectMatch:
 
     @property
     def is_external(self) -> bool:
-        return self.to.startswith(("http://", "https://"))
+        return _is_external(self.to)
 
     @property
     def path(self) -> str:
@@ -77,7 +77,10 @@ class RedirectRule:
                     values[wanted[1:]] = given[key][0]
                 elif given[key][0] != wanted:
                     return None
-        to = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), self.to)
+        to = _PLACEHOLDER.sub(lambda m: _quoted(values[m.group(1)]) if m.group(1) in values else m.group(0), self.to)
+        if not _is_external(self.to):
+            # "/:splat" filled with "/evil.example" would be a link to another host.
+            to = "/" + to.lstrip("/")
         if query and not self.query and "?" not in to:
             to = f"{to}?{query}"
         return RedirectMatch(status=self.status, to=to, force=self.force)
@@ -97,8 +100,9 @@ class SiteRules:
     problems: tuple[str, ...] = ()
 
     def match_redirect(self, path: str, query: str = "", *, forced_only: bool = False) -> RedirectMatch | None:
-        """The first rule matching ``path`` and ``query``. Pass ``forced_only=True`` when a file
-        exists at ``path``: only forced (``!``) rules shadow an existing file."""
+        """The first rule matching ``path`` (decoded) and ``query`` (as sent, percent-encoded).
+        Pass ``forced_only=True`` when a file exists at ``path``: only forced (``!``) rules
+        shadow an existing file."""
         for rule in self.redirects:
             if forced_only and not rule.force:
                 continue
@@ -230,6 +234,17 @@ def _path_pattern(source: str, *, splat_anywhere: bool) -> re.Pattern[str]:
             parts.append("/" + ".*".join(re.escape(piece) for piece in segment.split("*")))
     body = "".join(parts) if head != "/" else ("/" if not tail else "")
     return re.compile(f"^{body}{tail}$" if body or tail else "^/$")
+
+
+def _is_external(to: str) -> bool:
+    return to.startswith(("http://", "https://"))
+
+
+def _quoted(value: str) -> str:
+    # A placeholder's value is the client's decoded text. Quoted again, a CR cannot split the
+    # Location header, a "?" or "#" cannot start a query, and a rewrite's target, which serving
+    # decodes, is decoded once in all.
+    return quote(value, safe="/")
 
 
 def _normal(path: str) -> str:
