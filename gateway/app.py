@@ -29,6 +29,7 @@ from gateway.dev.livereload import (
 from gateway.dev.livereload import script as live_reload_script
 from gateway.dev.watch import DevReloader
 from gateway.forwarding import proxy
+from gateway.forwarding.framing import refuse_ambiguous_framing
 from gateway.keys import BUILDS, CLIENT, DEV_SERVERS, LIVE_RELOAD, SETTINGS, SITES
 from gateway.serving import pages
 from gateway.serving.redirects import respond_with_rules
@@ -147,7 +148,7 @@ async def _site_watch(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = builder_for) -> web.Application:
     settings = settings.with_absolute_paths()
     # Proxied bodies are streamed, never read whole, so aiohttp's body limit does not apply.
-    app = web.Application(client_max_size=0)
+    app = web.Application(client_max_size=0, middlewares=[refuse_ambiguous_framing])
     app[SETTINGS] = settings
     app[SITES] = SiteDirectory(settings.sites_dir, KNOWN_BUILDERS)
     app[BUILDS] = BuildManager(
