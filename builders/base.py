@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from builders.errors import BuildError
+from builders.paths import Boundary
 
 if TYPE_CHECKING:
     from builders.workers import ProcessWorkers
@@ -115,24 +116,33 @@ def plain(value: Any) -> Any:
     return value
 
 
-def files_under(inputs: Collection[str], folders: Iterable[str]) -> list[str]:
+def files_under(inputs: Collection[str], folders: Iterable[str], within: Boundary) -> list[str]:
     """The files under ``folders``: picked from a build's fingerprinted ``inputs`` when it has
     them (they name every source file, so no folder is walked a second time), else walked."""
     if inputs:
         prefixes = tuple(folder.rstrip(os.sep) + os.sep for folder in folders)
         return [name for name in inputs if name.startswith(prefixes)]
-    return [name for folder in folders for name in walk_paths(folder)]
+    return [name for folder in folders for name in walk_paths(folder, within)]
 
 
-def walk_files(root: Path, ignored_dirs: frozenset[str] = IGNORED_DIRS) -> Iterator[Path]:
-    """Regular files under ``root`` in a stable order, skipping ignored folders and dotfiles."""
-    return map(Path, walk_paths(str(root), ignored_dirs))
+def walk_files(root: Path, within: Boundary, ignored_dirs: frozenset[str] = IGNORED_DIRS) -> Iterator[Path]:
+    """Regular files under ``root`` in a stable order, skipping ignored folders and dotfiles.
+    A link counts as the file it leads to when that is inside ``within``; one leading outside
+    or to nothing is a ``BuildError``."""
+    return map(Path, walk_paths(str(root), within, ignored_dirs))
 
 
-def walk_paths(root: str, ignored_dirs: frozenset[str] = IGNORED_DIRS) -> Iterator[str]:
+def walk_paths(root: str, within: Boundary, ignored_dirs: frozenset[str] = IGNORED_DIRS) -> Iterator[str]:
     """``walk_files`` as plain path strings: a site's every build walks thousands of files, and
     path objects cost more than the walk itself. Each folder's files come before its subfolders;
-    a symlink to a file counts, one to a folder is not followed."""
+    a link to a folder is not followed (but must lead inside ``within`` too)."""
+    if os.path.lexists(root):
+        # ``root`` itself may be a link (``public`` → elsewhere); below it, only links are resolved.
+        within.resolve(root)
+    return _walk(root, within, ignored_dirs)
+
+
+def _walk(root: str, within: Boundary, ignored_dirs: frozenset[str]) -> Iterator[str]:
     try:
         with os.scandir(root) as listing:
             entries = sorted(listing, key=attrgetter("name"))
@@ -144,10 +154,15 @@ def walk_paths(root: str, ignored_dirs: frozenset[str] = IGNORED_DIRS) -> Iterat
         name = entry.name
         if name.startswith("."):
             continue
+        # The listing says what an entry is without a stat; only a link costs a resolve.
         if entry.is_dir(follow_symlinks=False):
             if name not in ignored_dirs:
                 folders.append(entry.path)
-        elif entry.is_file() and not name.endswith(("~", ".swp")):
+        elif name.endswith(("~", ".swp")):
+            continue
+        elif entry.is_file(follow_symlinks=False):
+            yield entry.path
+        elif entry.is_symlink() and name not in ignored_dirs and within.linked_file(entry.path):
             yield entry.path
     for folder in folders:
-        yield from walk_paths(folder, ignored_dirs)
+        yield from _walk(folder, within, ignored_dirs)

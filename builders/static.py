@@ -8,13 +8,14 @@ from typing import ClassVar
 
 from builders.base import BuildContext, BuildResult, walk_files
 from builders.errors import BuildError
+from builders.paths import Boundary
 
 
 class StaticBuilder:
     name: ClassVar[str] = "static"
 
     def input_files(self, ctx: BuildContext) -> list[Path]:
-        return list(walk_files(self._source(ctx)))
+        return list(walk_files(self._source(ctx), Boundary.of(ctx.site_dir)))
 
     def build(self, ctx: BuildContext) -> BuildResult:
         source = self._source(ctx)
@@ -22,7 +23,7 @@ class StaticBuilder:
             raise BuildError(f"a static site serves its public/ folder, and {ctx.site_name} has none")
         files: list[str] = []
         dependencies: dict[str, frozenset[str]] = {}
-        for path in walk_files(source):
+        for path in walk_files(source, Boundary.of(ctx.site_dir)):
             relative = path.relative_to(source).as_posix()
             target = ctx.out_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,8 @@ import logging
 import os
 import shlex
 import shutil
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
@@ -26,6 +27,7 @@ from builders.command import npm
 from builders.command.environment import command_environment
 from builders.command.process import Command, OutputLog, run
 from builders.errors import BuildError
+from builders.paths import Boundary
 
 log = logging.getLogger("sitegate.builds.output")
 
@@ -110,11 +112,14 @@ class CommandBuilder:
             source, shown = ctx.site_dir / plan.output, f"{plan.output}/"
             if not source.is_dir():
                 raise BuildError(f"the build command succeeded but wrote no {shown} folder{hint}", log=output.tail())
+            Boundary.of(ctx.site_dir).resolve(str(source))  # the folder itself may be a link
         if not (source / "index.html").is_file():
             raise BuildError(
                 f"the build wrote {shown} without an index.html: a site needs a home page{hint}", log=output.tail()
             )
-        files = _list_tree(source) if plan.output is None else _copy_tree(source, ctx.out_dir, output)
+        # The command runs code sitegate does not control: a link it left must stay in its output.
+        within = Boundary.output(source, ctx.site_dir if plan.output is not None else source, shown)
+        files = _list_tree(source, within) if plan.output is None else _copy_tree(source, ctx.out_dir, within)
         output.note(f"[sitegate] the build has {len(files)} files, from {shown}")
         return files
 
@@ -153,7 +158,9 @@ def resolve_program(argv: tuple[str, ...], site_dir: Path) -> tuple[str, ...]:
 
 
 def source_files(site_dir: Path, ignored: frozenset[str]) -> list[Path]:
-    """The site's sources: every file but dependencies, caches, outputs and editor leftovers."""
+    """The site's sources: every file but dependencies, caches, outputs and editor leftovers;
+    a link counts as the file it leads to, which must be in the site."""
+    within = Boundary.of(site_dir)
     skipped = {site_dir / relative for relative in ignored}
     files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(site_dir):
@@ -163,38 +170,54 @@ def source_files(site_dir: Path, ignored: frozenset[str]) -> list[Path]:
             for name in dirnames
             if name not in IGNORED_DIRS and not name.startswith(".") and here / name not in skipped
         )
+        # os.walk lists a link to a folder among the folders and does not follow it.
+        for name in dirnames:
+            if os.path.islink(here / name):
+                within.resolve(str(here / name))
         for name in sorted(filenames):
             if name in _IGNORED_DOTFILES or name.endswith(("~", ".swp")):
                 continue
             if name.startswith(".") and here != site_dir:
                 continue
             path = here / name
-            if path.is_file() and path not in skipped:
+            if path not in skipped and _is_file(path, within):
                 files.append(path)
     return files
 
 
-def _copy_tree(source: Path, target: Path, output: OutputLog) -> tuple[str, ...]:
-    # Links are left behind: one could point anywhere on the server, and the build would serve it.
+def _is_file(path: Path, within: Boundary) -> bool:
+    """A regular file, or a link to one inside ``within`` (one stat: this runs for every source)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    if stat.S_ISLNK(mode):
+        return within.linked_file(str(path))
+    return stat.S_ISREG(mode)
+
+
+def _copy_tree(source: Path, target: Path, within: Boundary) -> tuple[str, ...]:
+    """Copy the output folder ``source`` into the build: a link as the file it leads to."""
     files: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(source):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            relative = path.relative_to(source).as_posix()
-            if path.is_symlink() or not path.is_file():
-                output.note(f"[sitegate] skipped {relative}: not a regular file")
-                continue
-            destination = target / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, destination)
-            files.append(relative)
+    for relative, path in _walk_output(source, within):
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+        files.append(relative)
     return tuple(files)
 
 
-def _list_tree(root: Path) -> tuple[str, ...]:
-    return tuple(
-        (Path(dirpath) / name).relative_to(root).as_posix()
-        for dirpath, _, filenames in sorted(os.walk(root))
-        for name in sorted(filenames)
-    )
+def _list_tree(root: Path, within: Boundary) -> tuple[str, ...]:
+    return tuple(relative for relative, _ in _walk_output(root, within))
+
+
+def _walk_output(root: Path, within: Boundary) -> Iterator[tuple[str, Path]]:
+    """(path relative to ``root``, file) for every file a command wrote, dotfiles included;
+    ``BuildError`` for a link leading outside ``within`` or to nothing."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames.sort()
+        for name in sorted(filenames) + [name for name in dirnames if os.path.islink(here / name)]:
+            path = here / name
+            if _is_file(path, within):
+                yield path.relative_to(root).as_posix(), path

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from builders.base import walk_files
 from builders.errors import BuildError
 from builders.jinja.deps import VIRTUAL_MARK
+from builders.paths import Boundary
 
 _HASH_LENGTH = 8
 
@@ -38,12 +39,13 @@ class Asset:
         return f"{self.source}{VIRTUAL_MARK}url@{self.url}"
 
 
-def fingerprint_assets(assets_dir: Path, *, hashed: bool = True) -> dict[str, Asset]:
-    """Every file under ``assets/``, keyed by its path relative to that folder. Without
-    ``hashed`` (development) the names stay as they are: a stylesheet edit then changes the
-    stylesheet alone, not every page linking it, and live reload swaps it in place."""
+def fingerprint_assets(assets_dir: Path, within: Boundary, *, hashed: bool = True) -> dict[str, Asset]:
+    """Every file under ``assets/`` (links only into ``within``), keyed by its path relative to
+    that folder. Without ``hashed`` (development) the names stay as they are: a stylesheet edit
+    then changes the stylesheet alone, not every page linking it, and live reload swaps it in
+    place."""
     assets: dict[str, Asset] = {}
-    for path in walk_files(assets_dir):
+    for path in walk_files(assets_dir, within):
         name = path.relative_to(assets_dir).as_posix()
         output = name
         if hashed:
@@ -54,9 +56,9 @@ def fingerprint_assets(assets_dir: Path, *, hashed: bool = True) -> dict[str, As
     return assets
 
 
-def public_files(public_dir: Path) -> dict[str, str]:
-    """Output path → absolute source path for everything under ``public/``."""
-    return {path.relative_to(public_dir).as_posix(): str(path) for path in walk_files(public_dir)}
+def public_files(public_dir: Path, within: Boundary) -> dict[str, str]:
+    """Output path → absolute source path for everything under ``public/`` (links only into ``within``)."""
+    return {path.relative_to(public_dir).as_posix(): str(path) for path in walk_files(public_dir, within)}
 
 
 class AssetLookup:

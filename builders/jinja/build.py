@@ -34,6 +34,7 @@ from builders.jinja.render import (
 from builders.jinja.tailwind import OUTPUT as TAILWIND_OUTPUT
 from builders.jinja.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
 from builders.jinja.theme import theme_css, validate_theme
+from builders.paths import Boundary
 from builders.workers import ProcessWorkers
 
 FEED_SIZE = 20
@@ -51,6 +52,7 @@ class SiteBuild:
         self.workers = workers
         self.site_dir = ctx.site_dir.absolute()
         self.shared_dir = ctx.shared_dir.absolute()
+        self.within = Boundary.of(self.site_dir, self.shared_dir)
         self.site_toml = str(self.site_dir / "site.toml")
         self.posts_dir = str(self.site_dir / "content" / "posts")
         self.options = plain(ctx.options)
@@ -73,13 +75,13 @@ class SiteBuild:
             raise BuildError("`posts_per_page` must be a whole number of 1 or more", file="site.toml")
         data = plain(self.ctx.data)
         posts = self._posts(data)
-        assets = fingerprint_assets(self.site_dir / "assets", hashed=not self.ctx.dev)
-        public = public_files(self.site_dir / "public")
-        tailwind = uses_tailwind(self.site_dir, self.options)
+        assets = fingerprint_assets(self.site_dir / "assets", self.within, hashed=not self.ctx.dev)
+        public = public_files(self.site_dir / "public", self.within)
+        tailwind = uses_tailwind(self.site_dir, self.options, self.within)
         plan_deps = frozenset({self.site_toml, self.posts_dir + os.sep})
         # Generated pages first, so a clash names the author's file, not the generated one.
         blog = self.memory.blog.plan(posts, per_page, plan_deps, self.posts_dir)
-        jobs = [*blog.jobs, *plan_pages(self.site_dir / "pages")]
+        jobs = [*blog.jobs, *plan_pages(self.site_dir / "pages", self.within)]
         generated = ["theme.css"] + (["feed.xml"] if self._has_blog() else []) + ["sitemap.xml"]
         check_collisions(
             [(output, "sitegate") for output in generated + ([TAILWIND_OUTPUT] if tailwind else [])]
@@ -167,7 +169,7 @@ class SiteBuild:
         """A first build of a site with many posts and pages renders about as many pages."""
         if self.ctx.previous is not None or self.workers.count < 2:
             return False
-        sources = files_under(self.ctx.input_digests.keys(), [self.posts_dir, str(self.site_dir / "pages")])
+        sources = files_under(self.ctx.input_digests, [self.posts_dir, str(self.site_dir / "pages")], self.within)
         return len(sources) >= self.parallel_threshold
 
     def _has_blog(self) -> bool:
@@ -262,9 +264,9 @@ class SiteBuild:
         html_now = {output for output in self.dependencies if output.endswith(".html")}
         html_before = {output for output in reuse.previous_outputs() if output.endswith(".html")}
         folders = self._template_folders()
-        templates = [path for path in files_under(self.ctx.input_digests.keys(), map(str, folders)) if path.endswith(".html")]
         # A folder ending in the separator stands for the set of files in it: a new template too.
         markers = [str(folder) + os.sep for folder in folders]
+        templates = [path for path in files_under(self.ctx.input_digests, markers, self.within) if path.endswith(".html")]
         deps = frozenset(str(path) for path in tailwind_inputs(self.site_dir)).union(
             templates, markers, *(self.dependencies[output] for output in html_now)
         )
@@ -273,7 +275,7 @@ class SiteBuild:
             self.dependencies[TAILWIND_OUTPUT] = deps
             return
         with tempfile.TemporaryDirectory(prefix="sitegate-tailwind-") as work:
-            self.log.append(build_tailwind(self.ctx, self.site_dir, Path(work), folders))
+            self.log.append(build_tailwind(self.ctx, self.site_dir, Path(work), self.within, folders))
         self.dependencies[TAILWIND_OUTPUT] = deps
         self.rendered.append(TAILWIND_OUTPUT)
 

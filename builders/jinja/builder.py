@@ -21,6 +21,7 @@ from builders.errors import BuildError, BuildStopped
 from builders.jinja.build import SiteBuild
 from builders.jinja.memory import SiteMemory
 from builders.jinja.tailwind import tailwind_inputs
+from builders.paths import Boundary
 from builders.workers import ProcessWorkers
 
 SOURCE_DIRS = ("pages", "layouts", "components", "content", "assets", "public", "data")
@@ -38,9 +39,12 @@ class JinjaBuilder:
 
     def input_files(self, ctx: BuildContext) -> list[Path]:
         site_dir, shared_dir = ctx.site_dir.absolute(), ctx.shared_dir.absolute()
-        files = [path for path in [site_dir / "site.toml", *tailwind_inputs(site_dir)] if path.is_file()]
-        names = [name for folder in SOURCE_DIRS for name in walk_paths(os.path.join(site_dir, folder))]
-        names += walk_paths(str(shared_dir))
+        within = Boundary.of(site_dir, shared_dir)
+        # site.toml the gateway has read already; the rest is read by the build or by Tailwind.
+        files = [site_dir / "site.toml"] if (site_dir / "site.toml").is_file() else []
+        files += [path for path in tailwind_inputs(site_dir) if within.holds(str(path))]
+        names = [name for folder in SOURCE_DIRS for name in walk_paths(os.path.join(site_dir, folder), within)]
+        names += walk_paths(str(shared_dir), within)
         memory = self._memory_for(site_dir)
         with memory.lock:
             known = memory.input_paths

@@ -32,6 +32,7 @@ from jinja2.runtime import Undefined
 from markupsafe import Markup, escape
 
 from builders.errors import BuildError
+from builders.paths import Boundary
 
 Located = tuple[tuple[str, ...], Path | None]
 # Jinja names an object by its class ("'builders.jinja.views.SiteView object' has no attribute
@@ -41,11 +42,13 @@ _VIEW_NAMES = re.compile(r"'builders\.jinja\.views\.(Site|Post|Data)View object'
 
 class SiteLoader(BaseLoader):
     """Resolves names site first, shared second, and remembers every path it probed: a missing
-    override is a dependency too, since creating it changes what the page renders."""
+    override is a dependency too, since creating it changes what the page renders. A template
+    reached through a link must lie in the site or the shared library (``within``)."""
 
     def __init__(self, site_dir: Path, shared_dir: Path) -> None:
         self._site = site_dir
         self._shared = shared_dir
+        self.within = Boundary.of(site_dir, shared_dir)
         self._located: dict[str, Located] = {}
         self.filenames: set[str] = set()
 
@@ -70,7 +73,7 @@ class SiteLoader(BaseLoader):
             found: Path | None = None
             for path in self.candidates(name):
                 probed.append(str(path))
-                if path.is_file():
+                if self.within.holds(str(path)):
                     found = path
                     break
             known = (tuple(probed), found)

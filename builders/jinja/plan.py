@@ -16,6 +16,7 @@ from builders.jinja.content import Post
 from builders.jinja.deps import VIRTUAL_MARK
 from builders.jinja.render import PageJob
 from builders.jinja.views import Pagination, TagRef, tag_ref
+from builders.paths import Boundary
 
 POST_TEMPLATE = "layouts/post.html"
 BLOG_TEMPLATE = "layouts/blog.html"
@@ -47,11 +48,12 @@ def page_output(relative: str) -> str:
     return (path.with_suffix("") / "index.html").as_posix()
 
 
-def plan_pages(pages_dir: Path) -> list[PageJob]:
-    """Every ``.html`` under ``pages/`` except partials (a name or folder starting with ``_``)."""
+def plan_pages(pages_dir: Path, within: Boundary) -> list[PageJob]:
+    """Every ``.html`` under ``pages/`` except partials (a name or folder starting with ``_``);
+    a page reached through a link must lie ``within`` the site."""
     jobs: list[PageJob] = []
     root = str(pages_dir)
-    for path in walk_paths(root):
+    for path in walk_paths(root, within):
         relative = os.path.relpath(path, root).replace(os.sep, "/")
         if not relative.endswith(".html") or any(part.startswith("_") for part in relative.split("/")):
             continue

@@ -21,6 +21,7 @@ from builders.errors import BuildError
 from builders.jinja.content import Post, new_markdown, parse_post, post_from_item
 from builders.jinja.deps import VIRTUAL_MARK
 from builders.jinja.post_cache import PostCache
+from builders.paths import Boundary
 
 API_POST_MARK = VIRTUAL_MARK + "post:"
 
@@ -110,7 +111,7 @@ class PostStore:
         disk = None if self._known else PostCache(cache_file)
         known: dict[str, tuple[str, Post]] = {}
         posts: list[Post] = []
-        for source in files_under(digests.keys(), [posts_dir]):
+        for source in files_under(digests.keys(), [posts_dir], Boundary.of(site_dir)):
             if not source.endswith(".md"):
                 continue
             digest = digests.get(source)

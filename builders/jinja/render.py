@@ -244,7 +244,9 @@ class SiteRenderer:
 
     def _load_data(self, path: str) -> Any:
         if path not in self._data:
-            self._data[path] = _read_data(Path(path), self.label(path))
+            # Read like a template: through a link only into the site.
+            found = self._loader.within.holds(path)
+            self._data[path] = _read_data(Path(path), self.label(path)) if found else None
         return self._data[path]
 
 

@@ -18,6 +18,7 @@ from builders.command import npm
 from builders.command.environment import command_environment
 from builders.command.process import Command, OutputLog, run
 from builders.errors import BuildError
+from builders.paths import Boundary
 
 OUTPUT = "tailwind.css"
 CONFIG_NAMES = ("tailwind.config.js", "tailwind.config.cjs", "tailwind.config.mjs")
@@ -28,21 +29,21 @@ _BINARY = Path("node_modules", ".bin", "tailwindcss")
 _QUIET = {"BROWSERSLIST_IGNORE_OLD_DATA": "1"}
 
 
-def tailwind_config(site_dir: Path) -> Path | None:
+def tailwind_config(site_dir: Path, within: Boundary) -> Path | None:
     for name in CONFIG_NAMES:
-        if (site_dir / name).is_file():
+        if within.holds(str(site_dir / name)):
             return site_dir / name
     return None
 
 
-def uses_tailwind(site_dir: Path, options: Mapping[str, Any]) -> bool:
+def uses_tailwind(site_dir: Path, options: Mapping[str, Any], within: Boundary) -> bool:
     """On with a ``tailwind.config.js`` or ``tailwind = true``; ``tailwind = false`` turns it off."""
     setting = options.get("tailwind")
     if setting is not None:
         if not isinstance(setting, bool):
             raise BuildError("`tailwind` must be true or false", file="site.toml")
         return setting
-    return tailwind_config(site_dir) is not None
+    return tailwind_config(site_dir, within) is not None
 
 
 def tailwind_inputs(site_dir: Path) -> list[Path]:
@@ -51,9 +52,11 @@ def tailwind_inputs(site_dir: Path) -> list[Path]:
     return [site_dir / name for name in names]
 
 
-def build_tailwind(ctx: BuildContext, site_dir: Path, work_dir: Path, template_folders: Sequence[Path] = ()) -> str:
+def build_tailwind(
+    ctx: BuildContext, site_dir: Path, work_dir: Path, within: Boundary, template_folders: Sequence[Path] = ()
+) -> str:
     """Write ``tailwind.css`` into the build from the HTML already in it and the HTML templates
-    in ``template_folders``; returns the log."""
+    in ``template_folders``; returns the log. Its config and input are read through ``within``."""
     install = npm.install_for(site_dir, None)
     if install is None:
         raise BuildError("a Tailwind site needs a package.json that pins tailwindcss", file="package.json")
@@ -70,7 +73,7 @@ def build_tailwind(ctx: BuildContext, site_dir: Path, work_dir: Path, template_f
     if not (site_dir / _BINARY).exists():
         raise BuildError("tailwindcss is not among the site's npm packages", file="package.json", log=output.tail())
     source = site_dir / INPUT_NAME
-    if not source.is_file():
+    if not within.holds(str(source)):
         source = work_dir / "tailwind-input.css"
         source.write_text(DEFAULT_INPUT)
     argv = [str(site_dir / _BINARY), "--input", str(source), "--output", str(ctx.out_dir / OUTPUT)]
@@ -79,7 +82,7 @@ def build_tailwind(ctx: BuildContext, site_dir: Path, work_dir: Path, template_f
     if any("," in str(folder) for folder in content):
         raise BuildError(f"Tailwind cannot scan a folder whose path has a comma: {', '.join(map(str, content))}")
     argv += ["--content", ",".join(str(folder / "**" / "*.html") for folder in content)]
-    config = tailwind_config(site_dir)
+    config = tailwind_config(site_dir, within)
     if config is not None:
         argv += ["--config", str(config)]
     if not ctx.dev:

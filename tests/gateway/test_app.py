@@ -10,6 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.app import create_app
+from gateway.config import Mode
 from tests.gateway.sitefarm import settings_for, write_site
 
 
@@ -33,6 +34,32 @@ async def test_a_broken_site_toml_answers_503_and_the_others_keep_working(aiohtt
     assert broken.status == 503
     assert "site.toml, line" in await broken.text()
     assert (await client.get("/", headers={"Host": "ok.test"})).status == 200
+
+
+async def test_a_link_out_of_a_site_is_never_served_and_the_build_error_names_it(aiohttp_client, tmp_path: Path) -> None:
+    """Issue 11: a static site's public/escape.txt linked to a file of the server's served it."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the server's own secret")
+    targets = {secret: secret.read_text()}
+    if os.path.isfile("/etc/hostname"):
+        targets[Path("/etc/hostname")] = Path("/etc/hostname").read_text()
+    root = write_site(tmp_path / "sites", "a.test", {"public/index.html": "home"})
+    for target, content in targets.items():
+        (root / "public" / "escape.txt").unlink(missing_ok=True)
+        os.symlink(target, root / "public" / "escape.txt")
+        for mode in Mode:
+            settings = settings_for(tmp_path, mode=mode, build_dir=tmp_path / "builds" / f"{target.name}-{mode.value}")
+            client = await aiohttp_client(create_app(settings))
+            for path in ("/escape.txt", "/"):
+                response = await client.get(path, headers={"Host": "a.test"})
+                body = await response.text()
+                # Served, the file would be the whole body; the secret is long enough to look for.
+                assert response.status == 503 and body != content and "the server's own secret" not in body
+            if mode is Mode.DEVELOPMENT:
+                assert "public/escape.txt: a link that points outside the site" in body
+            health = await (await client.get("/_sitegate/health")).json()
+            assert "public/escape.txt: a link that points outside the site" in health["sites"]["a.test"]["last_error"]
+            await client.close()
 
 
 async def test_a_new_site_is_picked_up_on_sighup(aiohttp_client, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 import time
 from dataclasses import replace
@@ -13,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from builders.base import BuildContext
-from builders.command.builder import CommandBuilder
+from builders.command.builder import BuildPlan, CommandBuilder
 from builders.command.process import group_members
 from builders.errors import BuildError
 from gateway.app import create_app
@@ -159,6 +160,83 @@ def test_inputs_are_the_sources_not_dependencies_caches_or_output(tmp_path: Path
     assert sorted(path.relative_to(site).as_posix() for path in inputs) == [
         ".env", ".npmrc", "dist/old.html", "package-lock.json", "package.json", "site.toml", "src/main.js",
     ]  # fmt: skip
+
+
+class OutDirBuilder(CommandBuilder):
+    """A command that writes straight into SITEGATE_OUT_DIR, as the Vite preset's does."""
+
+    def plan(self, ctx: BuildContext) -> BuildPlan:
+        return replace(super().plan(ctx), output=None)
+
+
+INDEX = "mkdir -p dist && echo home > dist/index.html"
+
+
+@pytest.mark.parametrize(
+    ("script", "link", "words"),
+    [
+        (f"{INDEX} && ln -s /etc/hostname dist/escape.txt", "dist/escape.txt", "points outside dist/"),
+        (f"{INDEX} && mkdir dist/deep && ln -s /etc dist/deep/etc", "dist/deep/etc", "points outside dist/"),
+        (f"{INDEX} && echo x > own.txt && ln -s ../own.txt dist/own.txt", "dist/own.txt", "points outside dist/"),
+        (f"{INDEX} && ln -s nowhere.txt dist/gone.txt", "dist/gone.txt", "does not exist"),
+    ],
+)
+def test_an_output_with_a_link_out_of_its_folder_is_refused(tmp_path: Path, script: str, link: str, words: str) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    with pytest.raises(BuildError) as caught:
+        CommandBuilder().build(context(site, tmp_path / "out", build=sh(script)))
+    assert caught.value.file == link and words in caught.value.message
+    assert not [path for path in (tmp_path / "out").rglob("*") if path.is_file() and path.name != "index.html"]
+
+
+def test_an_output_folder_linked_out_of_the_site_is_refused(tmp_path: Path) -> None:
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    site.mkdir()
+    script = f"mkdir -p {elsewhere} && echo home > {elsewhere}/index.html && ln -s {elsewhere} dist"
+    with pytest.raises(BuildError, match="points outside the site") as caught:
+        CommandBuilder().build(context(site, tmp_path / "out", build=sh(script)))
+    assert caught.value.file == "dist"
+
+
+def test_a_link_inside_the_output_is_copied_as_its_file(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    result = CommandBuilder().build(context(site, tmp_path / "out", build=sh(f"{INDEX} && ln -s index.html dist/home.html")))
+    assert sorted(result.files) == ["home.html", "index.html"]
+    copied = tmp_path / "out" / "home.html"
+    assert copied.read_text() == "home\n" and not copied.is_symlink()
+
+
+def test_a_command_writing_into_the_build_folder_may_not_leave_a_link_out_of_it(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    script = 'echo home > "$SITEGATE_OUT_DIR/index.html" && ln -s /etc/hostname "$SITEGATE_OUT_DIR/escape.txt"'
+    with pytest.raises(BuildError, match="points outside its output folder") as caught:
+        OutDirBuilder().build(context(site, tmp_path / "out", build=sh(script)))
+    assert caught.value.file == "escape.txt"
+    inside = 'echo home > "$SITEGATE_OUT_DIR/index.html" && ln -s index.html "$SITEGATE_OUT_DIR/home.html"'
+    result = OutDirBuilder().build(context(site, tmp_path / "out2", build=sh(inside)))
+    assert sorted(result.files) == ["home.html", "index.html"]
+
+
+def test_a_source_linked_out_of_the_site_is_refused_and_one_inside_counts(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "src").mkdir(parents=True)
+    (site / "src/main.js").write_text("main")
+    os.symlink("main.js", site / "src/alias.js")
+    ctx = context(site, tmp_path / "out", build="true")
+    assert [path.name for path in CommandBuilder().input_files(ctx)] == ["alias.js", "main.js"]
+    for target, link, words in [
+        ("/etc/hostname", "src/secret.txt", "points outside the site"),
+        ("/etc", "src/etc", "points outside the site"),
+        (str(tmp_path / "nowhere"), "src/gone.js", "does not exist"),
+    ]:
+        os.symlink(target, site / link)
+        with pytest.raises(BuildError) as caught:
+            CommandBuilder().input_files(ctx)
+        assert caught.value.file == link and words in caught.value.message
+        os.unlink(site / link)
 
 
 async def get(client: TestClient, path: str = "/") -> tuple[int, str]:

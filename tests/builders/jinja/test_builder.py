@@ -3,6 +3,7 @@ feeds, theme and assets."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -11,11 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from builders.base import BuildContext
 from builders.errors import BuildError
 from builders.jinja.builder import JinjaBuilder
 from builders.workers import ProcessWorkers
 from gateway.config import PACKAGED_TEMPLATES
-from tests.builders.jinja_site import REPO, api_post, build, copy_tree, write_files
+from tests.builders.jinja_site import (
+    REPO,
+    SHARED,
+    api_post,
+    build,
+    copy_tree,
+    write_files,
+)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -316,6 +325,82 @@ def test_bad_settings_fail_with_site_toml_named(tmp_path: Path) -> None:
         with pytest.raises(BuildError) as caught:
             build(site, **options)
         assert caught.value.file == "site.toml"
+
+
+SECRET = "root:x:0:0:the server's own file"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "pages/evil.html",
+        "layouts/base.html",
+        "components/ui/card.html",
+        "content/posts/leak.md",
+        "data/menu.json",
+        "public/passwd.txt",
+        "assets/passwd.css",
+        "tailwind.config.js",
+    ],
+)
+def test_a_source_linked_out_of_the_site_fails_the_build_naming_the_link(tmp_path: Path, link: str) -> None:
+    (tmp_path / "secret.txt").write_text(SECRET)
+    site = write_files(tmp_path / "links.example", {"pages/index.html": "home"})
+    (site / link).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(tmp_path / "secret.txt", site / link)
+    with pytest.raises(BuildError) as caught:
+        build(site)
+    assert caught.value.file == link and "points outside the site" in caught.value.message
+
+
+def test_a_folder_linked_out_of_the_site_or_a_link_to_nothing_fails_the_build(tmp_path: Path) -> None:
+    write_files(tmp_path / "elsewhere", {"card.html": SECRET})
+    site = write_files(tmp_path / "links.example", {"pages/index.html": "home"})
+    (site / "components").mkdir()
+    os.symlink(tmp_path / "elsewhere", site / "components" / "cards")
+    with pytest.raises(BuildError, match="points outside the site") as caught:
+        build(site)
+    assert caught.value.file == "components/cards"
+    os.unlink(site / "components" / "cards")
+    os.symlink(tmp_path / "nowhere.html", site / "pages" / "gone.html")
+    with pytest.raises(BuildError, match="does not exist") as caught:
+        build(site)
+    assert caught.value.file == "pages/gone.html"
+
+
+def test_a_render_refuses_a_template_linked_out_even_without_the_inputs_walk(tmp_path: Path) -> None:
+    """A builder used on its own walks no template folders: the template loader checks too."""
+    (tmp_path / "secret.txt").write_text(SECRET)
+    site = write_files(tmp_path / "links.example", {"pages/index.html": '{% include "ui/evil.html" %}'})
+    (site / "components/ui").mkdir(parents=True)
+    os.symlink(tmp_path / "secret.txt", site / "components/ui/evil.html")
+    out = tmp_path / "out"
+    out.mkdir()
+    ctx = BuildContext(site_name=site.name, site_dir=site, shared_dir=SHARED, out_dir=out)
+    with pytest.raises(BuildError, match="points outside the site") as caught:
+        JinjaBuilder().build(ctx)
+    assert caught.value.file == "components/ui/evil.html"
+    assert not any(SECRET in path.read_text() for path in out.rglob("*") if path.is_file())
+
+
+def test_links_inside_the_site_and_into_the_shared_library_are_followed(tmp_path: Path) -> None:
+    site = write_files(
+        tmp_path / "links.example",
+        {
+            "pages/index.html": '{% from "ui/mine.html" import button %}{{ button("Go", href="/go") }}'
+            '{% include "ui/note.html" %}',
+            "notes/note.html": "<p>note</p>",
+            "notes/robots.txt": "User-agent: *",
+        },
+    )
+    (site / "components/ui").mkdir(parents=True)
+    (site / "public").mkdir()
+    os.symlink(SHARED / "ui/button.html", site / "components/ui/mine.html")
+    os.symlink("../../notes/note.html", site / "components/ui/note.html")
+    os.symlink("../notes/robots.txt", site / "public/robots.txt")
+    built = build(site)
+    assert built.read("index.html").startswith('<a href="/go" class="sg-button') and "<p>note</p>" in built.read("index.html")
+    assert built.read("robots.txt") == "User-agent: *" and not (built.out / "robots.txt").is_symlink()
 
 
 def test_many_pages_render_in_worker_processes_like_inline(tmp_path: Path) -> None:

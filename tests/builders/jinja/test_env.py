@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,42 @@ def test_site_first_then_shared_and_the_shared_prefix(env: RecordingEnvironment)
 def test_names_cannot_leave_the_roots(env: RecordingEnvironment, name: str) -> None:
     with pytest.raises(TemplateNotFound):
         env.get_template(name)
+
+
+@pytest.mark.parametrize("name", ["ui/evil.html", "layouts/evil.html", "pages/evil.html"])
+def test_a_template_linked_out_of_the_site_is_a_build_error_naming_it(
+    env: RecordingEnvironment, tmp_path: Path, name: str
+) -> None:
+    (tmp_path / "secret.txt").write_text("root:x:0:0")
+    folder = {"ui": "components/ui", "layouts": "layouts", "pages": "pages"}[name.split("/")[0]]
+    os.symlink(tmp_path / "secret.txt", tmp_path / "site" / folder / "evil.html")
+    with pytest.raises(BuildError, match="points outside the site") as caught:
+        env.get_template(name).render()
+    assert caught.value.file == f"{folder}/evil.html"
+
+
+def test_a_template_linked_to_nothing_is_a_build_error(env: RecordingEnvironment, tmp_path: Path) -> None:
+    os.symlink(tmp_path / "nowhere.html", tmp_path / "site/components/ui/gone.html")
+    with pytest.raises(BuildError, match="does not exist") as caught:
+        env.get_template("ui/gone.html")
+    assert caught.value.file == "components/ui/gone.html"
+
+
+def test_a_component_folder_linked_out_of_the_site_is_refused(env: RecordingEnvironment, tmp_path: Path) -> None:
+    write_files(tmp_path / "elsewhere", {"card.html": "not the site's"})
+    os.symlink(tmp_path / "elsewhere", tmp_path / "site/components/cards")
+    with pytest.raises(BuildError, match="points outside the site") as caught:
+        env.get_template("cards/card.html")
+    assert caught.value.file == "components/cards/card.html"
+
+
+def test_a_template_linked_inside_the_site_or_into_the_shared_library_renders(
+    env: RecordingEnvironment, tmp_path: Path
+) -> None:
+    os.symlink(tmp_path / "shared/lib.html", tmp_path / "site/components/lib.html")
+    os.symlink("../pages/p.html", tmp_path / "site/components/page-again.html")
+    assert env.get_template("page-again.html").render() == "page"
+    assert env.from_string('{% from "lib.html" import m %}{{ m() }}').render() == "helped"
 
 
 def test_imports_reached_through_a_cached_module_are_still_recorded(env: RecordingEnvironment, tmp_path: Path) -> None:
