@@ -5,11 +5,13 @@
 <build dir>/<site>/<build id>.json    the record of inputs used (and outputs → inputs)
 <build dir>/<site>/<build id>.log     the build's log
 <build dir>/<site>/current            link to the build in service, replaced by a rename
+<build dir>/<site>/.staging-*/        a build being made, locked by the process making it
 ```
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -23,7 +25,8 @@ from pathlib import Path
 
 _STAGING_PREFIX = ".staging-"
 _TRASH_PREFIX = ".trash-"
-_ABANDONED_AFTER_SECONDS = 3600
+# A temporary file or link lives for microseconds; one this old was left by a crash.
+_LEFT_OVER_AFTER_SECONDS = 60
 CURRENT = "current"
 
 
@@ -72,6 +75,9 @@ class SiteBuildDir:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Staging folders of builds running here, each held by a lock on its open folder: the
+        # lock ends with the process, however it ends, so a folder nobody holds is abandoned.
+        self._held: dict[Path, int] = {}
 
     def output(self, build_id: str) -> Path:
         return self.root / build_id
@@ -124,10 +130,20 @@ class SiteBuildDir:
 
     def staging(self) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.root))
+        staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.root))
+        folder = os.open(staging, os.O_RDONLY)
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        self._held[staging] = folder
+        return staging
 
     def discard(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
+        self._release(staging)
+
+    def _release(self, staging: Path) -> None:
+        folder = self._held.pop(staging, None)
+        if folder is not None:
+            os.close(folder)
 
     def publish(
         self,
@@ -146,13 +162,19 @@ class SiteBuildDir:
         A folder of that id already there is kept: the id is the fingerprint of the inputs, so
         it holds this very output (once complete), and a table in service may point into it."""
         final = self.output(record.build_id)
-        self.write_log(record.build_id, log)
-        if final.exists():
+        try:
+            self.write_log(record.build_id, log)
+            if final.exists():
+                self.discard(staging)
+            else:
+                if carried:
+                    _write_atomically(self._carry_file(record.build_id), json.dumps(carried, separators=(",", ":")))
+                os.rename(staging, final)
+        except OSError:
             self.discard(staging)
-        else:
-            if carried:
-                _write_atomically(self._carry_file(record.build_id), json.dumps(carried, separators=(",", ":")))
-            os.rename(staging, final)
+            raise
+        finally:
+            self._release(staging)
         if with_record:
             self.write_record(record)
         return final
@@ -193,9 +215,15 @@ class SiteBuildDir:
         for entry in self.root.iterdir():
             name = entry.name
             if name.startswith(_STAGING_PREFIX):
-                # A young one may belong to a build running right now; an old one was abandoned.
-                if time.time() - entry.stat().st_mtime > _ABANDONED_AFTER_SECONDS:
+                if _abandoned(entry):
                     self._to_trash(entry)
+                continue
+            if name.startswith(f".{CURRENT}-") and not _running(name.split("-")[1]):
+                entry.unlink(missing_ok=True)
+                continue
+            if name.startswith(".") and name.endswith(".tmp"):
+                if time.time() - entry.lstat().st_mtime > _LEFT_OVER_AFTER_SECONDS:
+                    entry.unlink(missing_ok=True)
                 continue
             if name == CURRENT or name.startswith("."):
                 continue
@@ -228,6 +256,32 @@ class SiteBuildDir:
             entry.rename(self.root / f"{_TRASH_PREFIX}{entry.name}-{uuid.uuid4().hex[:8]}")
         except OSError:
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _abandoned(staging: Path) -> bool:
+    """No build holds the staging folder: its process ended (killed, even) without publishing it."""
+    try:
+        folder = os.open(staging, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(folder)
+    return True
+
+
+def _running(pid: str) -> bool:
+    """Whether the process that made a ``current`` link's temporary still runs (so may use it)."""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (ValueError, PermissionError):
+        pass  # not a process id we can judge, or one of another user's: leave it
+    return True
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -73,6 +73,8 @@ class BuildManager:
         and after ``invalidate``, requests wait for the fresh build instead.
         Concurrent callers share one build."""
         state = self._states.setdefault(site.name, SiteState())
+        if state.current is None and state.task is None and not self._settings.dev:
+            await self._recall(site, state)
         if state.current is not None and not state.stale and state.site == site:
             return state.current
         if state.current is not None and not state.stale and not self._settings.dev:
@@ -210,8 +212,6 @@ class BuildManager:
                     state.failed_in_a_row += 1
                     if data_out_of_reach:
                         self._retry_data_later(state)
-                    if state.current is None and (from_disk := await self._last_good(site)):
-                        state.current, state.site = from_disk, site
                     if not state.again:
                         raise outcome.error
                     continue
@@ -224,14 +224,25 @@ class BuildManager:
         finally:
             state.task = None
 
-    async def _last_good(self, site: Site) -> Build | None:
-        """After a restart, a site that cannot be built now still serves its last good build."""
-        if self._settings.dev:
-            return None  # development shows the failure, with its overlay
-        build = await asyncio.get_running_loop().run_in_executor(self._executor, self._step.last_good, site)
-        if build is not None:
-            log.warning("%s: serving the last good build, %s, until a build succeeds", site.name, build.build_id)
-        return build
+    async def _recall(self, site: Site, state: SiteState) -> None:
+        """After a restart, the last good build on disk serves while the site is built anew (or
+        cannot be): a slow or failing build holds up no request. Development shows the fresh
+        build or its failure instead. Concurrent first callers share one look."""
+        loop = asyncio.get_running_loop()
+        first = state.recalled is None
+        if state.recalled is None:
+            state.recalled = loop.run_in_executor(self._executor, self._step.last_good, site)
+        try:
+            build = await asyncio.shield(state.recalled)
+        except OSError as error:
+            log.warning("%s: its builds on disk cannot be read: %s", site.name, error)
+            return
+        if first:
+            # What the look found left behind (a killed build's folders) goes off the request path.
+            loop.run_in_executor(self._tidier, self._step.empty_trash, site.name)
+        if build is not None and state.current is None:
+            log.info("%s: serving build %s from disk until a build succeeds", site.name, build.build_id)
+            state.current = build
 
     def _retry_data_later(self, state: SiteState) -> None:
         """The backend may come back: try again with backoff, not on every request."""

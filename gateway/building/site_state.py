@@ -34,6 +34,8 @@ class SiteState:
     failed_in_a_row: int = 0
     failure: Failure | None = None
     data_retry: asyncio.TimerHandle | None = None
+    # The look for the last good build on disk, done once, at the first request after a start.
+    recalled: asyncio.Future[Build | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ service, finish it (carry unchanged files over, precompress) and remove old buil
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -61,7 +62,11 @@ class BuildStep:
         self, site: Site, current: Build | None, known_failure: Failure | None, data: Mapping[str, Any]
     ) -> Build | Failure:
         with self._lock(site.name):
-            return self._run(site, current, known_failure, data)
+            try:
+                return self._run(site, current, known_failure, data)
+            except OSError as error:
+                # The build folder cannot be written (full, read-only): a failed build to retry.
+                return Failure(None, _crash(site.name, error))
 
     def _run(
         self, site: Site, current: Build | None, known_failure: Failure | None, data: Mapping[str, Any]
@@ -120,16 +125,21 @@ class BuildStep:
         return Build(site.name, build_id, output, table, rules, record, reused, origins)
 
     def last_good(self, site: Site) -> Build | None:
-        """The complete build ``current`` points at on disk, for a site that cannot be built now
-        (its ``[data]`` is out of reach): after a restart, the last good build still serves."""
+        """The complete build ``current`` points at on disk, to serve after a restart while the
+        site is built anew (or cannot be). Called before the site has a build in memory, so
+        what a killed process left (staging folders, unfinished builds) is taken out here."""
         build_dir = SiteBuildDir(self.settings.build_dir / site.name)
         with self._lock(site.name):
             build_id = build_dir.current_id()
+            build_dir.prune(self.settings.keep_builds, protect={build_id} if build_id else set())
             record = build_dir.find(build_id) if build_id else None
             if record is None:
                 return None
             output = build_dir.output(record.build_id)
             return Build(site.name, record.build_id, output, FileTable.scan(output, None), load_rules(output), record, True)
+
+    def empty_trash(self, site_name: str) -> None:
+        SiteBuildDir(self.settings.build_dir / site_name).empty_trash()
 
     def tidy(self, build: Build, current: Callable[[], Build | None]) -> Build:
         """After ``build`` went into service: carry its unchanged outputs over into its own
@@ -217,8 +227,9 @@ class BuildStep:
             build_dir.write_log(build_id, error.log or str(error))
             raise
         except Exception as error:
+            # Removed first: on a full disk, the half build is what makes room for its log.
             build_dir.discard(staging)
-            crash = _crash(context.site_name, error)
+            crash = _crash(context.site_name, error, build_id)
             build_dir.write_log(build_id, crash.log)
             raise crash from error
         seconds = time.perf_counter() - started
@@ -275,6 +286,10 @@ def _previous_on_disk(build_dir: SiteBuildDir) -> PreviousBuild | None:
     return PreviousBuild(build_dir.output(record.build_id), record.dependencies, record.input_digests)
 
 
-def _crash(site_name: str, error: Exception) -> BuildError:
+def _crash(site_name: str, error: Exception, build_id: str | None = None) -> BuildError:
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        build = f"build {build_id} of {site_name}" if build_id else f"a build of {site_name}"
+        log.error("%s: no space left on device: %s", build, error)
+        return BuildError(f"no space left on device for {build}: {error}")
     log.exception("builder crashed: %s", site_name)
     return BuildError(f"the builder crashed: {type(error).__name__}: {error}", log=traceback.format_exc())
