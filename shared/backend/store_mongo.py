@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -31,7 +32,11 @@ from .store import (
 )
 
 DEFAULT_DATABASE = "sitegate"
+# While the server is away a request answers 503 within seconds rather than PyMongo's 30 s; a
+# server that accepts but stops answering would hold a request forever without a socket timeout.
+# The store URL's own options (?serverSelectionTimeoutMS=…) take precedence over these.
 SERVER_TIMEOUT_MS = 5000
+SOCKET_TIMEOUT_MS = 10000
 # Missing publication times sort lowest, so drafts come after every published post.
 NEWEST_FIRST = [("published_at", DESCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]
 
@@ -88,9 +93,16 @@ def _invitation(document: Mapping[str, Any]) -> Invitation:
 class MongoStore:
     """``Store`` on a MongoDB server (or anything speaking its wire protocol)."""
 
-    def __init__(self, url: str, *, server_timeout_ms: int = SERVER_TIMEOUT_MS) -> None:
+    def __init__(
+        self, url: str, *, server_timeout_ms: int = SERVER_TIMEOUT_MS, socket_timeout_ms: int = SOCKET_TIMEOUT_MS
+    ) -> None:
         self._url = url
-        self._server_timeout_ms = server_timeout_ms
+        self._timeouts = _unless_in_url(
+            url,
+            serverSelectionTimeoutMS=server_timeout_ms,
+            connectTimeoutMS=server_timeout_ms,
+            socketTimeoutMS=socket_timeout_ms,
+        )
         self._client: AsyncMongoClient[dict[str, Any]] | None = None
         self._database: AsyncDatabase[dict[str, Any]] | None = None
 
@@ -104,12 +116,7 @@ class MongoStore:
         if self._client is not None:
             return
         with _answering():
-            client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-                self._url,
-                tz_aware=True,
-                serverSelectionTimeoutMS=self._server_timeout_ms,
-                connectTimeoutMS=self._server_timeout_ms,
-            )
+            client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self._url, tz_aware=True, **self._timeouts)
         self._client = client
         self._database = client.get_default_database(default=DEFAULT_DATABASE)
         try:
@@ -263,6 +270,12 @@ class MongoStore:
         with _answering():
             result = await self._db[collection].delete_one(query)
         return result.deleted_count > 0
+
+
+def _unless_in_url(url: str, **options: int) -> dict[str, int]:
+    """The options the URL does not set itself (PyMongo lets keywords override the URL's)."""
+    given = {name.lower() for name in parse_qs(urlsplit(url).query)}
+    return {name: value for name, value in options.items() if name.lower() not in given}
 
 
 def _field_value(name: str, value: Any) -> Any:
