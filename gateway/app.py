@@ -31,6 +31,7 @@ from gateway.dev.watch import DevReloader
 from gateway.forwarding import proxy
 from gateway.forwarding.framing import refuse_ambiguous_framing
 from gateway.keys import BUILDS, CLIENT, DEV_SERVERS, LIVE_RELOAD, SETTINGS, SITES
+from gateway.listen import handler_args
 from gateway.serving import pages
 from gateway.serving.redirects import respond_with_rules
 from gateway.sites.directory import SiteDirectory
@@ -39,6 +40,9 @@ from gateway.sites.routing import site_for
 log = logging.getLogger("sitegate")
 
 SITE_POLL_SECONDS = 2.0
+# aiohttp's limit on a body read whole, which only the gateway's own routes may do; /api bodies
+# stream to the backend under SITEGATE_MAX_API_BODY_BYTES instead, and static routes read none.
+OWN_ROUTES_MAX_BODY_BYTES = 64 * 1024
 
 
 def _is_api(path: str) -> bool:
@@ -147,8 +151,11 @@ async def _site_watch(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = builder_for) -> web.Application:
     settings = settings.with_absolute_paths()
-    # Proxied bodies are streamed, never read whole, so aiohttp's body limit does not apply.
-    app = web.Application(client_max_size=0, middlewares=[refuse_ambiguous_framing])
+    app = web.Application(
+        client_max_size=OWN_ROUTES_MAX_BODY_BYTES,
+        handler_args=handler_args(settings),
+        middlewares=[refuse_ambiguous_framing],
+    )
     app[SETTINGS] = settings
     app[SITES] = SiteDirectory(settings.sites_dir, KNOWN_BUILDERS)
     app[BUILDS] = BuildManager(

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.listen import LimitedSite, serve
 from gateway.sites.create import CreateError, create_site
 
 EXIT_USAGE = 2
@@ -70,7 +71,7 @@ def _run_gateway(settings: Settings) -> None:
     logging.getLogger("sitegate").info(
         "sitegate %s on http://%s:%d, sites from %s", settings.mode.value, settings.host, settings.port, settings.sites_dir
     )
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    asyncio.run(serve(app, settings))
 
 
 async def _run_together(settings: Settings) -> None:
@@ -85,7 +86,7 @@ async def _run_together(settings: Settings) -> None:
         runners.append(await start_backend(settings))
         gateway = web.AppRunner(create_app(settings), access_log=None)
         await gateway.setup()
-        await web.TCPSite(gateway, settings.host, settings.port).start()
+        await LimitedSite(gateway, settings.host, settings.port, max_connections=settings.max_connections).start()
         runners.append(gateway)
         logging.getLogger("sitegate").info(
             "sitegate %s on http://%s:%d with the backend at %s",

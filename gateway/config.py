@@ -55,6 +55,17 @@ class Settings:
     # Builds running at once; more sites asking wait in line, so a burst of cold sites cannot
     # take every core and all the memory.
     max_builds: int = 4
+    # Limits a client cannot talk its way past (see SECURITY.md). The header timeout
+    # is aiohttp's keep-alive timer, which also runs from a connection's first byte until its
+    # request head is complete: one clock for idle keep-alive and for a head that never ends.
+    header_timeout: float = 10.0
+    # Longest request line and longest header field, and how many header fields.
+    max_header_bytes: int = 8190
+    max_headers: int = 128
+    max_api_body_bytes: int = 100 * 1024 * 1024
+    # Seconds without a single byte of a request body before the request is given up (408).
+    body_timeout: float = 30.0
+    max_connections: int = 10_000
     keep_builds: int = 3
     store_url: str | None = None
     data_dir: Path = Path(".data")
@@ -169,6 +180,12 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "PROXY_READ_TIMEOUT": ("proxy_read_timeout", _positive_float),
     "BUILD_TIMEOUT": ("build_timeout", _positive_float),
     "MAX_BUILDS": ("max_builds", _positive_int),
+    "HEADER_TIMEOUT": ("header_timeout", _positive_float),
+    "MAX_HEADER_BYTES": ("max_header_bytes", _positive_int),
+    "MAX_HEADERS": ("max_headers", _positive_int),
+    "MAX_API_BODY_BYTES": ("max_api_body_bytes", _positive_int),
+    "BODY_TIMEOUT": ("body_timeout", _positive_float),
+    "MAX_CONNECTIONS": ("max_connections", _positive_int),
     "KEEP_BUILDS": ("keep_builds", _positive_int),
     "STORE_URL": ("store_url", _text),
     "DATA_DIR": ("data_dir", _path),

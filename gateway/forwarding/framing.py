@@ -35,7 +35,11 @@ async def refuse_ambiguous_framing(request: web.Request, handler: Handler) -> we
 
 
 async def _refuse(request: web.Request, status: int, text: str) -> web.StreamResponse:
-    response = web.Response(status=status, text=text)
+    return await send_and_close(request, web.Response(status=status, text=text))
+
+
+async def send_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send ``response`` to a request whose body was not read whole, then close the connection."""
     # The body was not read, so the next bytes on this connection are not a request.
     response.force_close()
     await response.prepare(request)

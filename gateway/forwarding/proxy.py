@@ -15,6 +15,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from gateway.config import IpNetwork, Settings
+from gateway.forwarding.body import BoundedBody, Refusal, declared_too_large
+from gateway.forwarding.framing import send_and_close
 from gateway.forwarding.websocket_relay import is_websocket_request, relay_websocket
 from gateway.serving.negotiation import comma_list
 from gateway.sites.auth_options import registration
@@ -73,13 +75,19 @@ async def forward(
     target = request.rel_url
     if _has_dot_segment(target.path):
         return _error(400, "bad_request", "the path must not contain '.' or '..' segments")
+    too_large = declared_too_large(request.content_length, settings.max_api_body_bytes)
+    if too_large is not None:
+        return await _refuse(request, too_large)
     url = URL(upstream.rstrip("/") + target.raw_path_qs, encoded=True)
     headers = _upstream_headers(request, site=site, settings=settings)
+    body = BoundedBody(request.content, max_bytes=settings.max_api_body_bytes, idle_timeout=settings.body_timeout)
     try:
         if is_websocket_request(request):
             return await relay_websocket(request, url, headers, session)
-        return await _forward_http(request, url, headers, session)
+        return await _forward_http(request, url, headers, session, body)
     except aiohttp.ClientError as error:
+        if body.refusal is not None:
+            return await _refuse(request, body.refusal)
         # A client leaving mid-upload breaks the upstream request too; that is no upstream fault.
         level = logging.DEBUG if _client_gone(request) else logging.WARNING
         _log.log(level, "%s: %s %s via %s failed: %r", site.name, request.method, request.path, upstream, error)
@@ -132,13 +140,13 @@ def _upstream_headers(request: web.BaseRequest, *, site: Site, settings: Setting
 
 
 async def _forward_http(
-    request: web.Request, url: URL, headers: CIMultiDict[str], session: aiohttp.ClientSession
+    request: web.Request, url: URL, headers: CIMultiDict[str], session: aiohttp.ClientSession, body: BoundedBody
 ) -> web.StreamResponse:
     async with session.request(
         request.method,
         url,
         headers=headers,
-        data=request.content if request.body_exists else None,
+        data=body.chunks() if request.body_exists else None,
         allow_redirects=False,
         auto_decompress=False,
         skip_auto_headers=_NO_AUTO_HEADERS,
@@ -236,6 +244,10 @@ def _abort(request: web.BaseRequest) -> None:
     transport = request.transport
     if transport is not None:
         transport.close()
+
+
+async def _refuse(request: web.Request, refusal: Refusal) -> web.Response:
+    return await send_and_close(request, _error(refusal.status, refusal.code, refusal.message))
 
 
 def _error(status: int, code: str, message: str) -> web.Response:

@@ -51,3 +51,21 @@ def test_a_bad_value_names_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings({name: value})
     assert name in str(caught.value) and value in str(caught.value)
+
+
+def test_limits_are_read_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "SITEGATE_HEADER_TIMEOUT": "2.5",
+            "SITEGATE_MAX_HEADER_BYTES": "4096",
+            "SITEGATE_MAX_HEADERS": "50",
+            "SITEGATE_MAX_API_BODY_BYTES": "1048576",
+            "SITEGATE_BODY_TIMEOUT": "5",
+            "SITEGATE_MAX_CONNECTIONS": "200",
+        }
+    )
+    limits = (settings.header_timeout, settings.max_header_bytes, settings.max_headers)
+    assert limits == (2.5, 4096, 50)
+    assert (settings.max_api_body_bytes, settings.body_timeout, settings.max_connections) == (1048576, 5.0, 200)
+    with pytest.raises(ConfigError, match="SITEGATE_MAX_CONNECTIONS"):
+        load_settings({"SITEGATE_MAX_CONNECTIONS": "0"})
