@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Self
 
 import aiohttp
-from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Mode, Settings
+from gateway.listen import serve
 
 REPO = Path(__file__).resolve().parent.parent
 _READY = re.compile(r"^listening (\d+)$")
@@ -36,6 +36,7 @@ class GatewayOptions:
     shared_dir: Path
     build_dir: Path
     log_file: Path
+    backend_url: str = Settings.backend_url
 
 
 class RunningGateway:
@@ -66,6 +67,7 @@ class RunningGateway:
             "--sites", str(options.sites_dir),
             "--shared", str(options.shared_dir),
             "--builds", str(options.build_dir),
+            "--backend-url", options.backend_url,
             stdout=asyncio.subprocess.PIPE,
             stderr=log,
             cwd=REPO,
@@ -112,25 +114,13 @@ async def stop_process(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-async def _serve(settings: Settings) -> None:
-    runner = web.AppRunner(create_app(settings), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    print(f"listening {runner.addresses[0][1]}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    await runner.cleanup()
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="a sitegate gateway for the benchmarks")
     parser.add_argument("--mode", choices=[mode.value for mode in Mode], required=True)
     parser.add_argument("--sites", type=Path, required=True)
     parser.add_argument("--shared", type=Path, required=True)
     parser.add_argument("--builds", type=Path, required=True)
+    parser.add_argument("--backend-url", default=Settings.backend_url)
     args = parser.parse_args(argv)
     # The dev reloader's one line per rebuild (site, pages, ms) lands in the log file.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -139,10 +129,11 @@ def main(argv: list[str]) -> int:
         shared_dir=args.shared,
         build_dir=args.builds,
         mode=Mode(args.mode),
+        backend_url=args.backend_url,
         host="127.0.0.1",
         port=0,
     )
-    asyncio.run(_serve(settings))
+    asyncio.run(serve(create_app(settings), settings, ready=lambda port: print(f"listening {port}", flush=True)))
     return 0
 
 
