@@ -443,7 +443,11 @@ def test_worker_processes_kept_between_builds_render_each_build_from_its_own_sou
     assert "New words." in second.read("feed.xml")
 
 
-RUNAWAY = '{% extends "shared/layouts/post.html" %}\n{% block post %}{% for i in range(10**12) %}{% endfor %}{% endblock %}'
+# The sandbox refuses one range over 100,000; two nested ones still loop for hours.
+RUNAWAY = (
+    '{% extends "shared/layouts/post.html" %}\n'
+    "{% block post %}{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{% endblock %}"
+)
 
 
 def test_a_runaway_template_fails_the_build_at_its_time_limit_naming_the_line(tmp_path: Path) -> None:
@@ -496,3 +500,26 @@ def test_a_stopping_gateway_ends_a_build(tmp_path: Path) -> None:
     out.mkdir()
     with pytest.raises(BuildError, match="stopped"):
         JinjaBuilder().build(replace(ctx, out_dir=out, previous=None))
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("{{ cycler.__init__.__globals__ }}", "unsafe"),
+        ("{{ site.__class__.__mro__ }}", "unsafe"),
+        ("{{ ''.__class__.__subclasses__() }}", "unsafe"),
+        ("{% for i in range(10**12) %}{% endfor %}", "Range too big"),
+    ],
+)
+def test_templates_are_sandboxed(tmp_path: Path, expression: str, message: str) -> None:
+    site = write_files(tmp_path / "nosy.example", {"pages/index.html": f"<p>\n{expression}</p>"})
+    with pytest.raises(BuildError, match=message) as caught:
+        build(site)
+    assert (caught.value.file, caught.value.line) == ("pages/index.html", 2)
+
+
+def test_compiled_templates_are_cached_apart_from_those_of_before_the_sandbox(tmp_path: Path) -> None:
+    site = write_files(tmp_path / "cached.example", {"pages/index.html": "<p>{{ site.title }}</p>"})
+    build(site)
+    cached = [path.name for path in (site / ".sitegate" / "templates").iterdir()]
+    assert cached and all(name.startswith("__jinja2_sandboxed_") for name in cached)
