@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,8 @@ DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
 # Beyond this a page number is a mistake or a probe, and the offset would be absurd.
 MAX_PAGE = 100_000
+# ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and other scripts' digits.
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 # What PUT resets a field to when the client leaves it out (slug and author are kept).
 PUT_DEFAULTS: Mapping[str, Any] = {"body": "", "summary": "", "tags": (), "status": PostStatus.DRAFT}
@@ -48,17 +51,26 @@ def post_json(post: Post) -> dict[str, Any]:
     }
 
 
+def _query_value(request: web.Request, name: str) -> str | None:
+    """The query parameter's value; given twice it is refused, since a cache or a proxy in
+    front of us may read the other one."""
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise invalid(name, "must be given once")
+    return values[0] if values else None
+
+
 def _query_int(request: web.Request, name: str, *, default: int, maximum: int) -> int:
-    raw = request.query.get(name)
+    raw = _query_value(request, name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not WHOLE_NUMBER.fullmatch(raw) or not 1 <= int(raw) <= maximum:
         raise invalid(name, f"must be a whole number from 1 to {maximum}")
     return int(raw)
 
 
 def _query_status(request: web.Request) -> PostStatus | None:
-    raw = request.query.get("status")
+    raw = _query_value(request, "status")
     if raw is None or raw == "":
         return None
     try:
@@ -69,7 +81,7 @@ def _query_status(request: web.Request) -> PostStatus | None:
 
 def _path_slug(request: web.Request) -> str:
     slug = request.match_info["slug"]
-    if not SLUG_PATTERN.match(slug):
+    if not SLUG_PATTERN.fullmatch(slug):
         raise ApiError(404, "not_found", f"no post {slug!r}")
     return slug
 
@@ -96,7 +108,7 @@ async def list_posts(request: web.Request) -> web.Response:
     status = _query_status(request)
     if user is None or user.role is not Role.EDITOR:
         status = PostStatus.PUBLISHED
-    tag = request.query.get("tag", "").strip() or None
+    tag = (_query_value(request, "tag") or "").strip() or None
     result = await request.app[STORE].list_posts(
         tenant_of(request), status=status, tag=tag, offset=(page - 1) * per_page, limit=per_page
     )

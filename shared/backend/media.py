@@ -1,19 +1,23 @@
 """The media API: editors upload files, anyone on the site reads them, editors delete them.
 
-Uploads are streamed to disk and refused (413) as soon as they pass the limit; their type
-comes from their first bytes, and a name or declared type that disagrees is refused (415).
+Uploads are streamed to disk and refused (413) as soon as they pass the limit, or (408) when
+they are not in within the upload time limit; their type comes from their first bytes, and a
+name or declared type that disagrees is refused (415).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
-from .bodies import json_time
+from .bodies import json_time, read_by
 from .errors import ApiError, invalid
 from .keys import SETTINGS, STORE
 from .media_files import IncomingFile, media_path, open_stored, remove, send
@@ -28,6 +32,8 @@ MAX_FILENAME = 200
 # Room for multipart boundaries and part headers around a file of the largest allowed size.
 MULTIPART_OVERHEAD = 64 * 1024
 CACHE_FOREVER = "public, max-age=31536000, immutable"
+
+T = TypeVar("T")
 
 routes = web.RouteTableDef()
 
@@ -58,28 +64,37 @@ def _clean_filename(raw: str | None) -> str:
     return name[:MAX_FILENAME]
 
 
-async def _file_part(request: web.Request, limit: int) -> BodyPartReader:
+async def _form_read(deadline: float, read: Awaitable[T]) -> T:
+    """One read of the form: 408 past ``deadline``, 400 when the form is malformed (aiohttp's
+    multipart reader says so with ``ValueError`` or its header parser's errors)."""
+    try:
+        return await read_by(deadline, read)
+    except (ValueError, HttpProcessingError) as error:
+        raise ApiError(400, "malformed_body", f"the multipart form is malformed: {error}") from None
+
+
+async def _file_part(request: web.Request, limit: int, deadline: float) -> BodyPartReader:
     """The form's ``file`` part; other fields before it are read and dropped."""
-    reader = await request.multipart()
+    reader = await _form_read(deadline, request.multipart())
     skipped = 0
-    while (part := await reader.next()) is not None:
+    while (part := await _form_read(deadline, reader.next())) is not None:
         if not isinstance(part, BodyPartReader):
             raise invalid(FILE_FIELD, "nested multipart bodies are not accepted")
         if part.name == FILE_FIELD:
             return part
-        while chunk := await part.read_chunk():
+        while chunk := await _form_read(deadline, part.read_chunk()):
             skipped += len(chunk)
             if skipped > limit:
                 raise _too_large(limit)
     raise invalid(FILE_FIELD, f"send the file as the form field {FILE_FIELD!r}")
 
 
-async def _receive(part: BodyPartReader, incoming: IncomingFile, limit: int) -> str:
+async def _receive(part: BodyPartReader, incoming: IncomingFile, limit: int, deadline: float) -> str:
     """Stream ``part`` into ``incoming``; returns the content's type once it is known."""
     head = b""
     sniffed: str | None = None
     filename = part.filename
-    while chunk := await part.read_chunk():
+    while chunk := await _form_read(deadline, part.read_chunk()):
         if incoming.size + len(chunk) > limit:
             raise _too_large(limit)
         if sniffed is None:
@@ -105,18 +120,20 @@ def _checked_type(head: bytes, declared: str | None, filename: str | None) -> st
 @routes.post("/api/media")
 async def upload(request: web.Request) -> web.Response:
     editor = await require_editor(request)
-    limit = request.app[SETTINGS].media_max_bytes
+    settings = request.app[SETTINGS]
+    limit = settings.media_max_bytes
+    deadline = asyncio.get_running_loop().time() + settings.upload_timeout_seconds
     if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
         raise _too_large(limit)
     if request.content_type != "multipart/form-data":
         raise ApiError(415, "unsupported_media_type", f"send multipart/form-data with a {FILE_FIELD!r} field")
     tenant = tenant_of(request)
     media_id = new_id()
-    part = await _file_part(request, limit)
-    incoming = IncomingFile(media_path(request.app[SETTINGS].media_dir, tenant, media_id))
+    part = await _file_part(request, limit, deadline)
+    incoming = IncomingFile(media_path(settings.media_dir, tenant, media_id))
     await incoming.open()
     try:
-        content_type = await _receive(part, incoming, limit)
+        content_type = await _receive(part, incoming, limit, deadline)
         sha256 = await incoming.publish()
     except BaseException:
         await incoming.discard()
@@ -134,7 +151,7 @@ async def upload(request: web.Request) -> web.Response:
     try:
         stored = await request.app[STORE].create_media(tenant, item)
     except BaseException:
-        await remove(media_path(request.app[SETTINGS].media_dir, tenant, media_id))
+        await remove(media_path(settings.media_dir, tenant, media_id))
         raise
     return web.json_response({"media": media_json(stored)}, status=201, headers={"Location": f"/api/media/{media_id}"})
 

@@ -16,7 +16,8 @@ from typing import Any
 from .errors import invalid
 from .store import PostStatus, stored_time
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Used with fullmatch: a "$" would also match before a final newline.
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_TITLE = 200
 MAX_SLUG = 100
 MAX_SUMMARY = 500
@@ -56,7 +57,7 @@ def _slug(value: Any) -> str:
         raise invalid("slug", "must be a string")
     if len(value) > MAX_SLUG:
         raise invalid("slug", f"must be at most {MAX_SLUG} characters")
-    if not SLUG_PATTERN.match(value):
+    if not SLUG_PATTERN.fullmatch(value):
         raise invalid("slug", "must be lower-case letters and digits in words joined by single hyphens")
     return value
 
@@ -112,7 +113,11 @@ def _published_at(value: Any) -> datetime | None:
         raise invalid("published_at", "must be an ISO 8601 date-time such as 2024-05-01T09:30:00Z") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return stored_time(moment)
+    try:
+        return stored_time(moment)
+    except OverflowError:
+        # Year 1 at +14:00 is still year 0 in UTC, which datetime cannot hold.
+        raise invalid("published_at", "must be a time between the years 1 and 9999 in UTC") from None
 
 
 FIELD_RULES: Mapping[str, Callable[[Any], Any]] = {

@@ -64,7 +64,9 @@ def clear_session_cookie(response: web.StreamResponse, request: web.Request) -> 
 
 def _token(request: web.Request) -> str | None:
     token = request.cookies.get(COOKIE_NAME)
-    if not token or len(token) > MAX_TOKEN_LENGTH:
+    # Header bytes that are not UTF-8 arrive as lone surrogates, which hashing cannot encode;
+    # our tokens are ASCII, so such a cookie is no session of ours.
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
         return None
     return token
 

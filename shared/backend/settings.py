@@ -41,11 +41,16 @@ class BackendSettings:
     """``gateway_url`` None turns rebuild hooks off. ``backend_token`` None means "trust only
     loopback peers". ``login_attempts`` per ``login_window_seconds`` bounds sign-ins (and,
     as each costs a password hash, sign-ups) per site and client. ``trusted_proxies`` are the
-    hops skipped when reading a client's address from ``X-Forwarded-For``."""
+    hops skipped when reading a client's address from ``X-Forwarded-For``. A JSON body must
+    arrive within ``body_timeout_seconds`` and a media upload within ``upload_timeout_seconds``
+    (408 otherwise), so a client sending a byte at a time cannot hold a handler for long."""
 
     data_dir: Path
     store_url: str
     media_max_bytes: int = 10 * MIB
+    body_timeout_seconds: float = 30.0
+    # 10 MiB in 5 minutes is about 280 kbit/s: a slow phone link, not a stalled client.
+    upload_timeout_seconds: float = 300.0
     backend_token: str | None = None
     gateway_url: str | None = None
     login_attempts: int = 10

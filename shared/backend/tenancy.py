@@ -92,8 +92,9 @@ async def trust_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     token = request.app[SETTINGS].backend_token
     if token is not None:
-        given = request.headers.get(TOKEN_HEADER, "")
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        # surrogateescape gives back the bytes sent, even those that are not UTF-8.
+        given = request.headers.get(TOKEN_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, token.encode()):
             raise ApiError(401, "untrusted", f"this backend answers only requests carrying a valid {TOKEN_HEADER}")
     elif not is_loopback(request.remote):
         raise ApiError(403, "untrusted", "this backend answers only local peers when no backend token is set")

@@ -227,7 +227,7 @@ async def test_tags_are_trimmed_and_deduplicated(editor_a: Visitor) -> None:
         (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "malformed_body"),
         (b'{"title": "x"}', "text/plain", 415, "unsupported_media_type"),
         (b"title=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
-        (b'{"title": "' + b"x" * (2 * 1024 * 1024) + b'"}', "application/json", 413, "request_entity_too_large"),
+        (b'{"title": "' + b"x" * (2 * 1024 * 1024) + b'"}', "application/json", 413, "payload_too_large"),
     ],
 )
 async def test_malformed_bodies_get_a_clear_error(
