@@ -37,6 +37,15 @@ class PreviousBuild:
 
 
 @dataclass(frozen=True)
+class BuildUser:
+    """The unprivileged account a site's own commands run as, where the gateway runs as root."""
+
+    name: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
 class BuildContext:
     """Everything a builder may know. ``input_digests`` maps the absolute path of each file
     ``input_files`` named to its content digest, as fingerprinted for this build."""
@@ -65,6 +74,9 @@ class BuildContext:
     # Worker processes a builder may render in, shared by the gateway's builds; without them a
     # builder that wants processes starts its own for the one build.
     workers: ProcessWorkers | None = None
+    # Given both, a site's own commands run as ``build_user`` in a workspace under ``work_dir``.
+    build_user: BuildUser | None = None
+    work_dir: Path | None = None
 
     @property
     def dev(self) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import pwd
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -14,6 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from builders.base import BuildUser
 
 # Installed beside the code, in a checkout as in a wheel: the `shared` package carries them.
 _SHARED = Path(__file__).resolve().parent.parent / "shared"
@@ -75,6 +78,9 @@ class Settings:
     # PATH and HOME of the gateway's environment: all a site's own build or dev command inherits,
     # so it finds node and npm and their caches but never sees the gateway's secrets.
     command_env: tuple[tuple[str, str], ...] = field(default_factory=lambda: _command_env(os.environ))
+    # Where the gateway runs as root, a site's own build commands run as this user instead
+    # (``nobody`` unless SITEGATE_BUILD_USER names another; ``root`` keeps them as root).
+    build_user: BuildUser | None = field(default_factory=lambda: _default_build_user())
 
     @property
     def dev(self) -> bool:
@@ -93,6 +99,21 @@ class Settings:
 
 ENV_PREFIX = "SITEGATE_"
 INHERITED_COMMAND_VARIABLES = ("PATH", "HOME")
+
+
+def _default_build_user() -> BuildUser | None:
+    return _build_user("nobody") if os.geteuid() == 0 else None
+
+
+def _build_user(name: str) -> BuildUser | None:
+    try:
+        account = pwd.getpwnam(name.strip())
+    except KeyError:
+        raise ValueError("no such user on this machine") from None
+    # Root for root's builds is the operator's explicit choice; so is the gateway's own user.
+    if account.pw_uid in (0, os.geteuid()):
+        return None
+    return BuildUser(account.pw_name, account.pw_uid, account.pw_gid)
 
 
 def _command_env(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -180,6 +201,7 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "PROXY_READ_TIMEOUT": ("proxy_read_timeout", _positive_float),
     "BUILD_TIMEOUT": ("build_timeout", _positive_float),
     "MAX_BUILDS": ("max_builds", _positive_int),
+    "BUILD_USER": ("build_user", _build_user),
     "HEADER_TIMEOUT": ("header_timeout", _positive_float),
     "MAX_HEADER_BYTES": ("max_header_bytes", _positive_int),
     "MAX_HEADERS": ("max_headers", _positive_int),

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 from builders.base import EMPTY, IGNORED_DIRS, BuildContext, BuildResult
 from builders.command import npm
+from builders.command.build_user import Workspace, copy_output
 from builders.command.environment import command_environment
 from builders.command.process import Command, OutputLog, run
 from builders.errors import BuildError
@@ -69,6 +70,15 @@ class CommandBuilder:
         return source_files(ctx.site_dir, self.plan(ctx).ignored)
 
     def build(self, ctx: BuildContext) -> BuildResult:
+        if ctx.build_user is None or ctx.work_dir is None:
+            return self._build(ctx)
+        workspace = Workspace(ctx.work_dir, ctx.build_user)
+        workspace.prepare(ctx.site_dir, self.input_files(ctx))
+        result = self._build(workspace.context(ctx))
+        copy_output(workspace.out_dir, ctx.out_dir, result.files)
+        return result
+
+    def _build(self, ctx: BuildContext) -> BuildResult:
         plan = self.plan(ctx)
         timeout = ctx.time_limit()
         output = OutputLog(on_line=lambda line: log.info("%s | %s", ctx.site_name, line))
@@ -90,8 +100,10 @@ class CommandBuilder:
                 raise BuildError(f"{program} was not found on the gateway's PATH; install it to build {ctx.site_name}")
         install = npm.install_for(ctx.site_dir, ctx.options.get("install"))
         if install is not None:
-            npm.ensure_installed(install, env=environment(None), timeout=timeout, output=output, stopping=ctx.stopping)
-        command = Command(resolve_program(plan.argv, ctx.site_dir), ctx.site_dir, build_env, timeout)
+            npm.ensure_installed(
+                install, env=environment(None), timeout=timeout, output=output, stopping=ctx.stopping, user=ctx.build_user
+            )
+        command = Command(resolve_program(plan.argv, ctx.site_dir), ctx.site_dir, build_env, timeout, ctx.build_user)
         status = run(command, output, ctx.stopping)
         if status != 0:
             raise BuildError(

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from builders.base import BuildUser
 from builders.command.process import Command, OutputLog, run
 from builders.errors import BuildError
 
@@ -77,6 +78,7 @@ def ensure_installed(
     timeout: float,
     output: OutputLog,
     stopping: threading.Event | None = None,
+    user: BuildUser | None = None,
 ) -> bool:
     """Install unless the last install had the same key; True when it installed."""
     if _installed_key(install) == dependency_key(install):
@@ -84,7 +86,7 @@ def ensure_installed(
         return False
     # Gone first, so an install cut short is never taken for a finished one.
     install.stamp.unlink(missing_ok=True)
-    status = run(Command(install.argv, install.site_dir, env, timeout), output, stopping)
+    status = run(Command(install.argv, install.site_dir, env, timeout, user), output, stopping)
     if status != 0:
         command = shlex.join(install.argv)
         raise BuildError(

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from builders.base import BuildUser
 from builders.errors import BuildError
 
 # What the error page and a failed build's log keep of a command's output.
@@ -41,6 +42,7 @@ class Command:
     cwd: Path
     env: Mapping[str, str]
     timeout: float
+    user: BuildUser | None = None
 
     @property
     def display(self) -> str:
@@ -124,6 +126,9 @@ def run(command: Command, output: OutputLog, stopping: threading.Event | None = 
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            user=command.user.uid if command.user else None,
+            group=command.user.gid if command.user else None,
+            extra_groups=[] if command.user else None,
         )
     except FileNotFoundError:
         raise BuildError(_not_found(command), log=output.tail()) from None

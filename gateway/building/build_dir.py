@@ -28,6 +28,7 @@ _TRASH_PREFIX = ".trash-"
 # A temporary file or link lives for microseconds; one this old was left by a crash.
 _LEFT_OVER_AFTER_SECONDS = 60
 CURRENT = "current"
+WORKSPACE = ".workspace"
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,11 @@ class SiteBuildDir:
 
     def _carry_file(self, build_id: str) -> Path:
         return self.root / f"{build_id}.carry"
+
+    @property
+    def workspace(self) -> Path:
+        """Where the site's own commands build as the build user, away from its sources."""
+        return self.root / WORKSPACE
 
     def staging(self) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -206,6 +206,8 @@ class BuildStep:
             stopping=self._stopping,
             data=data,
             workers=self._workers,
+            build_user=self.settings.build_user,
+            work_dir=build_dir.workspace,
         )
 
     def _build_fresh(

@@ -60,10 +60,11 @@ def stop(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM,
 def gateway(
     sites: Path, builds: Path, *, port: int | None = None, env: dict[str, str] | None = None, code: str | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``sitegate serve`` on a free port (or ``port``), stopped when the block ends."""
+    """``sitegate serve`` on a free port (or ``port``), stopped when the block ends. Its builds run
+    as the test's own user: pytest's temporary folders are out of a build user's reach."""
     port = port or free_port()
     args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--sites", str(sites), "--build-dir", str(builds)]
-    process = spawn(args, env, code)
+    process = spawn(args, {"SITEGATE_BUILD_USER": "root", **(env or {})}, code)
     try:
         wait_for_port(port, process)
         yield process, f"http://127.0.0.1:{port}"

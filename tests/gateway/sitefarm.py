@@ -25,7 +25,9 @@ def write_site(sites_dir: Path, name: str, files: dict[str, str], toml: str = 'b
 
 
 def settings_for(tmp_path: Path, mode: Mode = Mode.PRODUCTION, **overrides: object) -> Settings:
-    defaults = Settings(sites_dir=tmp_path / "sites", build_dir=tmp_path / "builds", mode=mode)
+    # Builds as the test's own user: a build user needs a workspace it can reach, which
+    # tests/builders/command/test_build_user.py sets up.
+    defaults = Settings(sites_dir=tmp_path / "sites", build_dir=tmp_path / "builds", mode=mode, build_user=None)
     return replace(defaults, **overrides)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import pwd
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,11 @@ def test_limits_are_read_from_the_environment() -> None:
     assert (settings.max_api_body_bytes, settings.body_timeout, settings.max_connections) == (1048576, 5.0, 200)
     with pytest.raises(ConfigError, match="SITEGATE_MAX_CONNECTIONS"):
         load_settings({"SITEGATE_MAX_CONNECTIONS": "0"})
+
+
+def test_the_build_user_is_read_by_name_and_root_keeps_builds_as_root() -> None:
+    nobody = load_settings({"SITEGATE_BUILD_USER": "nobody"}).build_user
+    assert nobody is not None and (nobody.name, nobody.uid) == ("nobody", pwd.getpwnam("nobody").pw_uid)
+    assert load_settings({"SITEGATE_BUILD_USER": "root"}).build_user is None
+    with pytest.raises(ConfigError, match="SITEGATE_BUILD_USER='no-such-user': no such user"):
+        load_settings({"SITEGATE_BUILD_USER": "no-such-user"})

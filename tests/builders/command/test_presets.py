@@ -158,7 +158,7 @@ def test_dev_commands_come_from_the_preset_or_the_site() -> None:
 async def test_a_vite_site_is_built_once_and_its_hashed_assets_are_immutable(
     aiohttp_client, vite_sites: Path, tmp_path: Path
 ) -> None:
-    client = await aiohttp_client(create_app(Settings(sites_dir=vite_sites, build_dir=tmp_path / "builds")))
+    client = await aiohttp_client(create_app(Settings(sites_dir=vite_sites, build_dir=tmp_path / "builds", build_user=None)))
     host = {"Host": SITE_NAME}
     first = await client.get("/", headers=host)
     page = await first.text()
@@ -183,7 +183,7 @@ async def test_a_vite_site_is_built_once_and_its_hashed_assets_are_immutable(
 async def test_the_vite_dev_server_serves_the_site_and_its_hot_reload_socket(
     aiohttp_client, vite_sites: Path, tmp_path: Path
 ) -> None:
-    settings = Settings(sites_dir=vite_sites, build_dir=tmp_path / "builds", mode=Mode.DEVELOPMENT)
+    settings = Settings(sites_dir=vite_sites, build_dir=tmp_path / "builds", mode=Mode.DEVELOPMENT, build_user=None)
     app = create_app(settings)
     client = await aiohttp_client(app)
     host = {"Host": SITE_NAME}
@@ -222,7 +222,7 @@ async def test_a_created_framework_site_is_installed_built_and_served_with_nothi
     aiohttp_client, tmp_path: Path, template: str, heading: str, about: str, absent: tuple[str, ...]
 ) -> None:
     create_site(tmp_path / "sites", PACKAGED_TEMPLATES, "framework.test", template)
-    client = await aiohttp_client(create_app(Settings(sites_dir=tmp_path / "sites", build_dir=tmp_path / "builds")))
+    client = await aiohttp_client(create_app(Settings(sites_dir=tmp_path / "sites", build_dir=tmp_path / "builds", build_user=None)))
     host = {"Host": "framework.test"}
     home = await client.get("/", headers=host)
     assert home.status == 200 and heading in await home.text()
