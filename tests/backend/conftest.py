@@ -3,10 +3,8 @@ protocol server (SecantusDB, a test-only tool started once per session)."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -26,10 +24,9 @@ from shared.backend.settings import BackendSettings, HookPolicy, PasswordCost
 from shared.backend.store import Role, Store
 from shared.backend.stores import store_for_url
 from shared.backend.tenancy import REGISTRATION_HEADER
-from tests.ports import free_port
+from tests.ports import free_port, wait_for_port
 
 SECANTUS = Path(sys.executable).parent / "secantusd-py"
-STARTUP_SECONDS = 60.0
 
 # Real argon2id, with work factors small enough for a test suite that hashes hundreds of times.
 FAST_PASSWORDS = PasswordCost(time_cost=1, memory_kib=8 * 1024, parallelism=1)
@@ -45,19 +42,6 @@ def file_form(content: bytes, filename: str = "upload.png", content_type: str | 
     form.add_field("file", content, filename=filename, content_type=content_type)
     return form
 
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode} before accepting connections")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not accept connections on port {port} within {STARTUP_SECONDS} s")
 
 
 def start_secantus(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:

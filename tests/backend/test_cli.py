@@ -12,14 +12,13 @@ import pytest
 
 from gateway.config import Settings
 from shared.backend import cli as backend_cli
+from tests.ports import free_port, wait_for_port
 
 from .conftest import (
     OPEN_REGISTRATION,
     BackendFactory,
     Visitor,
-    free_port,
     stop,
-    wait_for_port,
 )
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,9 +20,9 @@ from shared.backend.settings import BackendSettings
 from shared.backend.store import Store
 from shared.backend.store_mongo import MongoStore
 from shared.backend.stores import store_for_url
-from tests.ports import free_port
+from tests.ports import free_port, wait_for_port
 
-from .conftest import FAST_PASSWORDS, SECANTUS, stop, wait_for_port
+from .conftest import FAST_PASSWORDS, SECANTUS, stop
 
 TENANT = {"X-Tenant-Domain": "a.example"}
 # Every answer, in an outage too, comes well within this.

@@ -4,31 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.ports import free_port
+from tests.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 20.0
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str = "sitegate") -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode} before accepting connections")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not accept connections on port {port} within {STARTUP_SECONDS} s")
 
 
 def spawn(args: list[str], env: dict[str, str] | None = None, code: str | None = None) -> subprocess.Popen[bytes]:
@@ -66,7 +50,7 @@ def gateway(
     args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--sites", str(sites), "--build-dir", str(builds)]
     process = spawn(args, {"SITEGATE_BUILD_USER": "root", **(env or {})}, code)
     try:
-        wait_for_port(port, process)
+        wait_for_port(port, process, "sitegate")
         yield process, f"http://127.0.0.1:{port}"
     finally:
         stop(process)

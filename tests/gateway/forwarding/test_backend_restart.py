@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway.processes import gateway, spawn, stop, wait_for_port
+from tests.gateway.processes import gateway, spawn, stop
 from tests.gateway.sitefarm import write_site
-from tests.ports import free_port
+from tests.ports import free_port, wait_for_port
 
 READ_TIMEOUT = 2.0
 
