@@ -2,10 +2,11 @@
 load on loopback, rebuilt every few seconds; exits non-zero if a target fails.
 
 Traffic: static pages, Jinja pages, a stylesheet, revalidations (If-None-Match → 304), Range
-requests and ``GET /api/blog/posts``, from concurrent clients. The backend has no WebSocket
-route, so no WebSocket is held open. Targets: no errors, no response from a half-published
-build (see ``benchmarks.soak_sites``), the gateway's RSS grown by less than 10 % between the
-end of the warm-up and the end of the run.
+requests and ``GET /api/blog/posts``, from concurrent clients, and one WebSocket held through
+the gateway to an echo upstream for the whole run (see ``benchmarks.soak_websocket``).
+Targets: no errors, no response from a half-published build (see ``benchmarks.soak_sites``),
+no WebSocket error and four echoes in five beats at least, the gateway's RSS grown by less
+than 10 % between the end of the warm-up and the end of the run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 import aiohttp
 
 from benchmarks import soak_sites as sites
+from benchmarks import soak_websocket as websocket
 from benchmarks.gateway_process import (
     REPO,
     GatewayOptions,
@@ -54,6 +56,7 @@ class SoakFigures:
     half_builds: list[str] = field(default_factory=list)
     rebuild_seconds: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
+    websocket: websocket.SocketFigures = field(default_factory=websocket.SocketFigures)
     stopped: bool = False
 
     @property
@@ -69,6 +72,7 @@ class SoakFigures:
         failed = [f"{len(self.errors)} errors"] if self.errors else []
         failed += [f"{len(self.half_builds)} responses from no complete build"] if self.half_builds else []
         failed += [] if self.rebuild_seconds else ["no rebuild was served"]
+        failed += self.websocket.failures(self.seconds)
         failed += [] if self.stopped else ["a process did not stop"]
         growth = self.rss_growth
         if check_rss and (growth is None or growth >= MAX_RSS_GROWTH):
@@ -179,28 +183,32 @@ class _Soak:
 async def run_soak(work: Path, seconds: float, clients: int = 8, rebuild_every: float = 5.0) -> SoakFigures:
     """The soak in ``work`` (a fresh folder); returns once every process it started has ended."""
     sites_dir, figures = work / "sites", SoakFigures(seconds, clients)
-    await asyncio.to_thread(sites.write_sites, sites_dir)
-    backend = await _start_backend(work)
-    gateway: RunningGateway | None = None
-    try:
-        gateway = await RunningGateway.start(
-            GatewayOptions(Mode.PRODUCTION, sites_dir, SHARED_COMPONENTS, work / "builds", work / "gateway.log", backend.url)
-        )
-        connector = aiohttp.TCPConnector(limit=clients + 1)
-        timeout = aiohttp.ClientTimeout(total=_START_TIMEOUT_SECONDS)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-            soak = _Soak(gateway, figures, sites_dir)
-            for site, pages in ((sites.STATIC_SITE, sites.STATIC_PAGES), (sites.BLOG_SITE, sites.BLOG_PAGES)):
-                await gateway.page(session, site, pages[0])  # the cold builds, before the clock starts
-            tasks = [asyncio.create_task(soak.client(session, seed)) for seed in range(clients)]
-            tasks += [asyncio.create_task(soak.rebuilds(session, rebuild_every)), asyncio.create_task(soak.sample_rss())]
-            await asyncio.sleep(seconds)
-            soak.stop.set()
-            await asyncio.gather(*tasks)
-    finally:
-        if gateway is not None:
-            await gateway.stop()
-        await stop_process(backend.process)
+    # The echo upstream outlives the gateway, so that the relayed socket never loses its far end first.
+    async with websocket.echo_upstream() as echo_url:
+        await asyncio.to_thread(sites.write_sites, sites_dir, echo_url)
+        backend = await _start_backend(work)
+        gateway: RunningGateway | None = None
+        try:
+            gateway = await RunningGateway.start(
+                GatewayOptions(Mode.PRODUCTION, sites_dir, SHARED_COMPONENTS, work / "builds", work / "gateway.log", backend.url)
+            )
+            connector = aiohttp.TCPConnector(limit=clients + 1)
+            timeout = aiohttp.ClientTimeout(total=_START_TIMEOUT_SECONDS)
+            async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+                soak = _Soak(gateway, figures, sites_dir)
+                for site, pages in ((sites.STATIC_SITE, sites.STATIC_PAGES), (sites.BLOG_SITE, sites.BLOG_PAGES)):
+                    await gateway.page(session, site, pages[0])  # the cold builds, before the clock starts
+                tasks = [asyncio.create_task(soak.client(session, seed)) for seed in range(clients)]
+                tasks += [asyncio.create_task(soak.rebuilds(session, rebuild_every)), asyncio.create_task(soak.sample_rss())]
+                echo = websocket.hold_socket(gateway.url(websocket.ECHO_PATH), sites.ECHO_SITE, figures.websocket, soak.stop)
+                tasks.append(asyncio.create_task(echo))
+                await asyncio.sleep(seconds)
+                soak.stop.set()
+                await asyncio.gather(*tasks)
+        finally:
+            if gateway is not None:
+                await gateway.stop()
+            await stop_process(backend.process)
     figures.stopped = backend.process.returncode is not None and gateway.process.returncode is not None
     return figures
 
@@ -258,10 +266,12 @@ def report(figures: SoakFigures, failed: Sequence[str]) -> str:
         f"statuses: {statuses}",
         f"errors: {len(figures.errors)}; responses from no complete build: {len(figures.half_builds)}",
         f"rebuilds served: {len(figures.rebuild_seconds)}, from writing to served: median {rebuild:.2f} s",
+        figures.websocket.summary(),
         f"gateway RSS: start {rss_mib[0]:.0f} MiB, max {max(rss_mib):.0f} MiB, end {rss_mib[-1]:.0f} MiB",
         "RSS growth after the warm-up: " + (f"{growth:+.1%}" if growth is not None else "not measured (run too short)"),
         *(f"  error: {text}" for text in figures.errors[:_KEPT_PROBLEMS]),
         *(f"  half build: {text}" for text in figures.half_builds[:_KEPT_PROBLEMS]),
+        *(f"  WebSocket error: {text}" for text in figures.websocket.errors[:_KEPT_PROBLEMS]),
         "targets met" if not failed else "FAILED: " + "; ".join(failed),
     ]
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """The soak's sites and its check for half-published builds.
 
-Every file a soak site serves carries the generation of the sources it was built from. The
+Every file a rebuilt soak site serves carries the generation of the sources it was built from. The
 soak writes generation N+1, asks for a rebuild and waits until N+1 is served before writing
 again, so each build reads one generation. A response is then from one complete build only if
 its page carries one generation throughout, and from a build in service only if that
@@ -20,6 +20,7 @@ from benchmarks.projects import BLOG_TEMPLATE
 
 STATIC_SITE = "static.test"
 BLOG_SITE = "blog.test"
+ECHO_SITE = "echo.test"
 STATIC_PAGES = ("/", "/a.html", "/b.html")
 BLOG_PAGES = ("/", "/blog/", "/blog/post-3/", "/tags/")
 STYLESHEET = "/style.css"
@@ -44,8 +45,9 @@ _BLOG_BASE = """\
 """
 
 
-def write_sites(sites_dir: Path) -> None:
-    """A static site and a Jinja blog (the blog template, our layout, a dozen posts), at generation 0."""
+def write_sites(sites_dir: Path, echo_backend: str) -> None:
+    """A static site and a Jinja blog (the blog template, our layout, a dozen posts), at generation 0,
+    and a site whose ``/api`` is ``echo_backend`` (``benchmarks.soak_websocket``), never rebuilt."""
     static = sites_dir / STATIC_SITE
     static.mkdir(parents=True)
     (static / "site.toml").write_text('builder = "static"\n', encoding="utf-8")
@@ -56,6 +58,10 @@ def write_sites(sites_dir: Path) -> None:
         post = f"---\ntitle: Post {number}\ndate: 2024-02-{number + 1:02d}\ntags: [soak]\n---\nBody of post {number}.\n"
         (blog / "content" / "posts" / f"post-{number}.md").write_text(post, encoding="utf-8")
     write_generation(sites_dir, 0)
+    echo = sites_dir / ECHO_SITE
+    (echo / "public").mkdir(parents=True)
+    (echo / "public" / "index.html").write_text("<!doctype html>\n<title>echo</title>\n", encoding="utf-8")
+    (echo / "site.toml").write_text(f'builder = "static"\n[api]\nbackend = "{echo_backend}"\n', encoding="utf-8")
 
 
 def write_generation(sites_dir: Path, generation: int) -> None:

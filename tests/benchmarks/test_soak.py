@@ -1,6 +1,7 @@
 """The soak's short form (``benchmarks/soak.py``): a real production gateway and backend under
 mixed load for a few seconds, rebuilt twice, with no error, no response from a half-published
-build, and every process it started ended when it returns."""
+build, a WebSocket echoing through the gateway all along, and every process it started ended
+when it returns."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ async def test_a_short_soak_has_no_errors_and_no_half_builds(tmp_path: Path) -> 
     assert len(figures.rebuild_seconds) >= 2
     assert {"static", "blog", "stylesheet", "revalidate", "range", "api"} <= set(figures.requests)
     assert figures.statuses[304] > 0 and figures.statuses[206] > 0
+    # The one socket, held across both rebuilds.
+    assert figures.websocket.echoed > 0 and figures.websocket.errors == []
     # It stops by itself: the run, plus starting and stopping two processes.
     assert figures.stopped and elapsed < 8 + 60
 
