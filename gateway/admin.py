@@ -22,6 +22,9 @@ async def health(request: web.Request) -> web.Response:
             "current_build": site_stats.current_build if site_stats else None,
             "builds_started": site_stats.builds_started if site_stats else 0,
             "builds_failed": site_stats.builds_failed if site_stats else 0,
+            # Of the builds started: made anew, or the same inputs found already built on disk.
+            "builds_run": site_stats.builds_run if site_stats else 0,
+            "builds_reused": site_stats.builds_reused if site_stats else 0,
             "building": site_stats.building if site_stats else False,
             "last_error": site_stats.last_error if site_stats else None,
             # Serving an older build because the newest attempt failed (or its [data] is out of reach).

@@ -125,6 +125,8 @@ class BuildManager:
                 current_build=state.current.build_id if state.current else None,
                 builds_started=state.started,
                 builds_failed=state.failed,
+                builds_run=state.run,
+                builds_reused=state.reused,
                 building=state.task is not None,
                 last_error=str(state.last_error) if state.last_error else None,
                 stale=state.current is not None and state.last_error is not None,
@@ -216,6 +218,10 @@ class BuildManager:
                         raise outcome.error
                     continue
                 build = outcome
+                if build.reused or build is state.current:
+                    state.reused += 1
+                else:
+                    state.run += 1
                 state.current, state.site, state.stale = build, site, False
                 state.last_error, state.failed_at, state.failure, state.failed_in_a_row = None, 0.0, None, 0
                 self._prune_later(state, build)

@@ -29,6 +29,9 @@ class SiteState:
     again: bool = False
     started: int = 0
     failed: int = 0
+    # Of the builds started and not failed: made anew, or found on disk (or in service) by their id.
+    run: int = 0
+    reused: int = 0
     last_error: BuildError | None = None
     failed_at: float = 0.0
     failed_in_a_row: int = 0
@@ -43,6 +46,8 @@ class SiteBuildStats:
     current_build: str | None
     builds_started: int
     builds_failed: int
+    builds_run: int
+    builds_reused: int
     building: bool
     last_error: str | None
     stale: bool
