@@ -55,7 +55,8 @@ async def handle_site_request(request: web.Request) -> web.StreamResponse:
     site = site_for(request)
     if isinstance(site, web.Response):
         return site
-    if _is_api(request.path):
+    # Judged on the path as sent, which is what the proxy forwards: "/%61pi/x" is no /api path.
+    if _is_api(request.rel_url.raw_path):
         return await proxy.forward(
             request,
             site=site,

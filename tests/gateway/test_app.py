@@ -7,10 +7,12 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Mode
+from tests.gateway.rawhttp import running_gateway, status_of
 from tests.gateway.sitefarm import settings_for, write_site
 
 
@@ -129,3 +131,15 @@ async def test_the_rebuild_hook_wants_the_token_when_one_is_set(aiohttp_client, 
     assert right.status == 202
     unknown = await client.post("/_sitegate/hooks/rebuild/nope.test", headers={"X-Sitegate-Token": "s3cret"})
     assert unknown.status == 404
+
+
+@pytest.mark.parametrize("target", [b"/%61pi/blog/posts", b"/api%2fblog/posts", b"/%2fapi/blog", b"/API/blog"])
+def test_only_a_path_sent_as_api_goes_to_the_backend(tmp_path: Path, target: bytes) -> None:
+    """The gateway decides on the path as sent and forwards it as sent, so it and the backend
+    never read one request two ways."""
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": "home"})
+    with running_gateway(lambda backend_url: settings_for(tmp_path, backend_url=backend_url)) as gateway:
+        assert status_of(gateway.get(b"/api/blog/posts")) == 200
+        gateway.backend.seen.clear()
+        assert status_of(gateway.get(target)) == 404
+        assert gateway.backend.seen == []
