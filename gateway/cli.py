@@ -14,6 +14,7 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.listen import LimitedSite, serve
+from gateway.ops.sites_list import SITES_HELP, as_json, as_table, list_sites
 from gateway.sites.create import CreateError, create_site
 
 EXIT_USAGE = 2
@@ -25,6 +26,15 @@ def _server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sites", help="the sites folder (SITEGATE_SITES_DIR, default ./sites)")
     parser.add_argument("--build-dir", help="where builds go (SITEGATE_BUILD_DIR)")
     parser.add_argument("--backend-url", help="the shared backend (SITEGATE_BACKEND_URL)")
+
+
+def _folder_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sites", help="the sites folder (SITEGATE_SITES_DIR, default ./sites)")
+    parser.add_argument("--build-dir", help="where builds go (SITEGATE_BUILD_DIR)")
+
+
+class _KeepLines(argparse.RawDescriptionHelpFormatter):
+    """Descriptions keep their own line breaks."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--template", default="default", help="default, blog or vite (SITEGATE_TEMPLATES_DIR)")
     create.add_argument("--sites", help="the sites folder (SITEGATE_SITES_DIR, default ./sites)")
     commands.add_parser("backend", help="run or manage the shared backend", add_help=False)
+    sites = commands.add_parser(
+        "sites", help="list the sites and their builds", description=SITES_HELP, formatter_class=_KeepLines
+    )
+    sites.add_argument("--json", action="store_true", help="a JSON list instead of a table")
+    _folder_flags(sites)
     return parser
 
 
@@ -122,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "create":
             return _create(settings, args.domain, args.template)
         _check_sites_dir(settings)
+        if args.command == "sites":
+            print(as_json(list_sites(settings)) if args.json else as_table(list_sites(settings)))
+            return 0
     except ConfigError as error:
         print(f"sitegate: {error}", file=sys.stderr)
         return EXIT_USAGE
