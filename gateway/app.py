@@ -30,8 +30,22 @@ from gateway.dev.livereload import script as live_reload_script
 from gateway.dev.watch import DevReloader
 from gateway.forwarding import proxy
 from gateway.forwarding.framing import refuse_ambiguous_framing
-from gateway.keys import BUILDS, CLIENT, DEV_SERVERS, LIVE_RELOAD, SETTINGS, SITES
+from gateway.keys import (
+    BUILDS,
+    CACHE,
+    CLIENT,
+    DEV_SERVERS,
+    KIND,
+    LIVE_RELOAD,
+    METRICS,
+    SETTINGS,
+    SITE_NAME,
+    SITES,
+)
 from gateway.listen import handler_args
+from gateway.ops import routes as ops_routes
+from gateway.ops.access_log import observe_requests
+from gateway.ops.metrics import GatewayMetrics
 from gateway.serving import pages
 from gateway.serving.redirects import respond_with_rules
 from gateway.sites.directory import SiteDirectory
@@ -55,8 +69,10 @@ async def handle_site_request(request: web.Request) -> web.StreamResponse:
     site = site_for(request)
     if isinstance(site, web.Response):
         return site
+    request[SITE_NAME] = site.name
     # Judged on the path as sent, which is what the proxy forwards: "/%61pi/x" is no /api path.
     if _is_api(request.rel_url.raw_path):
+        request[KIND] = "api"
         return await proxy.forward(
             request,
             site=site,
@@ -65,9 +81,11 @@ async def handle_site_request(request: web.Request) -> web.StreamResponse:
             settings=settings,
         )
     if settings.dev and request.app[DEV_SERVERS].serves(site):
+        request[KIND] = "dev"
         return await devservers.forward(
             request, site, servers=request.app[DEV_SERVERS], session=request.app[CLIENT], settings=settings
         )
+    request[CACHE] = "hit" if request.app[BUILDS].current_build(site.name) is not None else "miss"
     try:
         build = await request.app[BUILDS].current(site)
     except BuildFailed as failure:
@@ -152,22 +170,28 @@ async def _site_watch(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = builder_for) -> web.Application:
     settings = settings.with_absolute_paths()
+    metrics = GatewayMetrics()
     app = web.Application(
         client_max_size=OWN_ROUTES_MAX_BODY_BYTES,
         handler_args=handler_args(settings),
-        middlewares=[refuse_ambiguous_framing],
+        # Outermost, so refused framings are counted and logged too. The access log is off in
+        # development, where the terminal is for build output.
+        middlewares=[observe_requests(metrics, access_log=not settings.dev), refuse_ambiguous_framing],
     )
     app[SETTINGS] = settings
+    app[METRICS] = metrics
     app[SITES] = SiteDirectory(settings.sites_dir, KNOWN_BUILDERS)
     app[BUILDS] = BuildManager(
         settings, builder_lookup, fetch_data=lambda site: fetch_site_data(site, session=app[CLIENT], settings=settings)
     )
+    metrics.track_builds(app[BUILDS])
     app[DEV_SERVERS] = DevServers(settings)
     app[SITES].on_removed(app[BUILDS].forget)
     app[SITES].on_removed(app[DEV_SERVERS].forget)
     app.cleanup_ctx.extend([_client_session, _builds, _site_watch])
     app.on_shutdown.append(_stop_site_processes)
     admin.add_routes(app)
+    ops_routes.add_routes(app)
     if settings.dev:
         app[LIVE_RELOAD] = LiveReloadHub()
         app.on_shutdown.append(_end_event_streams)

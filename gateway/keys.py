@@ -9,6 +9,7 @@ from gateway.building.manager import BuildManager
 from gateway.config import Settings
 from gateway.dev.devservers import DevServers
 from gateway.dev.livereload import LiveReloadHub
+from gateway.ops.metrics import GatewayMetrics
 from gateway.sites.directory import SiteDirectory
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -17,3 +18,10 @@ BUILDS = web.AppKey("builds", BuildManager)
 CLIENT = web.AppKey("client", aiohttp.ClientSession)
 DEV_SERVERS = web.AppKey("dev_servers", DevServers)
 LIVE_RELOAD = web.AppKey("live_reload", LiveReloadHub)
+METRICS = web.AppKey("metrics", GatewayMetrics)
+
+# What the site handler learnt of a request, for the metrics and the access log.
+SITE_NAME = web.RequestKey("site_name", str)
+KIND = web.RequestKey("kind", str)  # static (the default), api or dev
+# Whether the build in service answered ("hit"), or the request waited for a first build ("miss").
+CACHE = web.RequestKey("cache", str)

@@ -26,6 +26,10 @@ _log = logging.getLogger(__name__)
 
 _IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# Set on a request answered 502/504 by us because the upstream failed, as opposed to an
+# upstream's own 502, for the metrics.
+UPSTREAM_FAILED = web.RequestKey("upstream_failed", bool)
+
 _HOP_BY_HOP_HEADERS = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
      "transfer-encoding", "upgrade"}
@@ -91,6 +95,7 @@ async def forward(
         # A client leaving mid-upload breaks the upstream request too; that is no upstream fault.
         level = logging.DEBUG if _client_gone(request) else logging.WARNING
         _log.log(level, "%s: %s %s via %s failed: %r", site.name, request.method, request.path, upstream, error)
+        request[UPSTREAM_FAILED] = True
         return _upstream_error(error)
 
 
