@@ -14,6 +14,7 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.listen import LimitedSite, serve
+from gateway.ops.log_format import configure_logging
 from gateway.ops.sites_list import SITES_HELP, as_json, as_table, list_sites
 from gateway.sites.create import CreateError, create_site
 
@@ -26,6 +27,9 @@ def _server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sites", help="the sites folder (SITEGATE_SITES_DIR, default ./sites)")
     parser.add_argument("--build-dir", help="where builds go (SITEGATE_BUILD_DIR)")
     parser.add_argument("--backend-url", help="the shared backend (SITEGATE_BACKEND_URL)")
+    parser.add_argument(
+        "--log-format", help="text or json, one object per line (SITEGATE_LOG_FORMAT, default text)"
+    )
 
 
 def _folder_flags(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +76,7 @@ def _settings(args: argparse.Namespace, dev: bool) -> Settings:
             "BACKEND_URL": getattr(args, "backend_url", None),
             "MODE": "development" if dev else None,
             "DEFAULT_SITE": getattr(args, "site", None),
+            "LOG_FORMAT": getattr(args, "log_format", None),
         }
     )
 
@@ -134,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         settings = _settings(args, dev=args.command == "dev" or getattr(args, "dev", False))
+        configure_logging(settings.log_format)
         if args.command == "create":
             return _create(settings, args.domain, args.template)
         _check_sites_dir(settings)

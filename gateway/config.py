@@ -75,6 +75,8 @@ class Settings:
     watch_debounce_ms: int = 50
     default_site: str | None = None
     gateway_url: str = "http://127.0.0.1:3000"
+    # "text" lines for a terminal, or "json": one object per line for a log shipper.
+    log_format: str = "text"
     # PATH and HOME of the gateway's environment: all a site's own build or dev command inherits,
     # so it finds node and npm and their caches but never sees the gateway's secrets.
     command_env: tuple[tuple[str, str], ...] = field(default_factory=lambda: _command_env(os.environ))
@@ -180,6 +182,13 @@ def _networks(value: str) -> tuple[IpNetwork, ...]:
     return tuple(ipaddress.ip_network(item, strict=False) for item in items)
 
 
+def _log_format(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError("must be 'text' or 'json'")
+    return value
+
+
 def _text(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -214,6 +223,7 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "WATCH_DEBOUNCE_MS": ("watch_debounce_ms", _positive_int),
     "DEFAULT_SITE": ("default_site", _text),
     "GATEWAY_URL": ("gateway_url", _url),
+    "LOG_FORMAT": ("log_format", _log_format),
 }
 
 

@@ -78,3 +78,11 @@ def test_the_build_user_is_read_by_name_and_root_keeps_builds_as_root() -> None:
     assert load_settings({"SITEGATE_BUILD_USER": "root"}).build_user is None
     with pytest.raises(ConfigError, match="SITEGATE_BUILD_USER='no-such-user': no such user"):
         load_settings({"SITEGATE_BUILD_USER": "no-such-user"})
+
+
+def test_the_log_format_is_text_or_json() -> None:
+    assert load_settings({}).log_format == "text"
+    assert load_settings({"SITEGATE_LOG_FORMAT": "JSON"}).log_format == "json"
+    assert load_settings({"SITEGATE_LOG_FORMAT": "json"}, overrides={"LOG_FORMAT": "text"}).log_format == "text"
+    with pytest.raises(ConfigError, match="SITEGATE_LOG_FORMAT='xml': must be 'text' or 'json'"):
+        load_settings({"SITEGATE_LOG_FORMAT": "xml"})
