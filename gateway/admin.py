@@ -7,6 +7,7 @@ import ipaddress
 
 from aiohttp import web
 
+from builders.errors import BuildError
 from gateway.keys import BUILDS, SETTINGS, SITES
 
 
@@ -60,6 +61,22 @@ async def rebuild_hook(request: web.Request) -> web.Response:
     return web.json_response({"site": name, "status": "rebuilding"}, status=202)
 
 
+async def rollback_hook(request: web.Request) -> web.Response:
+    """Called by ``sitegate rollback`` once ``current`` points at the earlier build: the site
+    serves it before the command returns."""
+    if not _trusted_caller(request):
+        return _json_error(401, "unauthorized", "a valid X-Sitegate-Token is required")
+    name = request.match_info["site"]
+    site = request.app[SITES].registry.sites.get(name)
+    if site is None:
+        return _json_error(404, "unknown_site", f"no site named {name}")
+    try:
+        build = await request.app[BUILDS].roll_back(site)
+    except BuildError as error:
+        return _json_error(502, "build_failed", str(error))
+    return web.json_response({"site": name, "build_id": build.build_id})
+
+
 def _json_error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
@@ -67,3 +84,4 @@ def _json_error(status: int, code: str, message: str) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/_sitegate/health", health)
     app.router.add_post("/_sitegate/hooks/rebuild/{site}", rebuild_hook)
+    app.router.add_post("/_sitegate/hooks/rollback/{site}", rollback_hook)

@@ -14,7 +14,9 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.listen import LimitedSite, serve
+from gateway.ops import rollback
 from gateway.ops.log_format import configure_logging
+from gateway.ops.rollback import ROLLBACK_HELP
 from gateway.ops.sites_list import SITES_HELP, as_json, as_table, list_sites
 from gateway.sites.create import CreateError, create_site
 
@@ -63,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sites.add_argument("--json", action="store_true", help="a JSON list instead of a table")
     _folder_flags(sites)
+    rollback = commands.add_parser(
+        "rollback", help="serve a kept earlier build again", description=ROLLBACK_HELP, formatter_class=_KeepLines
+    )
+    rollback.add_argument("site_name", metavar="SITE", help="the site, by its folder name")
+    rollback.add_argument("build_id", nargs="?", metavar="BUILD_ID", help="default: the build before the current one")
+    _folder_flags(rollback)
+    rollback.add_argument("--gateway-url", help="the running gateway to tell (SITEGATE_GATEWAY_URL)")
     return parser
 
 
@@ -76,6 +85,7 @@ def _settings(args: argparse.Namespace, dev: bool) -> Settings:
             "BACKEND_URL": getattr(args, "backend_url", None),
             "MODE": "development" if dev else None,
             "DEFAULT_SITE": getattr(args, "site", None),
+            "GATEWAY_URL": getattr(args, "gateway_url", None),
             "LOG_FORMAT": getattr(args, "log_format", None),
         }
     )
@@ -146,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sites":
             print(as_json(list_sites(settings)) if args.json else as_table(list_sites(settings)))
             return 0
+        if args.command == "rollback":
+            return rollback.run(settings, args.site_name, args.build_id)
     except ConfigError as error:
         print(f"sitegate: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +14,8 @@ from builders.errors import BuildError
 from gateway.building.build_dir import BuildRecord
 from gateway.serving.files import FileTable
 from gateway.serving.rules import SiteRules
+
+log = logging.getLogger("sitegate.builds")
 
 
 @dataclass(frozen=True)
@@ -42,3 +47,13 @@ class Failure:
 
     build_id: str | None
     error: BuildError
+
+
+def crashed(site_name: str, error: Exception, build_id: str | None = None) -> BuildError:
+    """What a builder's unexpected exception, or a full disk, fails the build with."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        build = f"build {build_id} of {site_name}" if build_id else f"a build of {site_name}"
+        log.error("%s: no space left on device: %s", build, error)
+        return BuildError(f"no space left on device for {build}: {error}")
+    log.exception("builder crashed: %s", site_name)
+    return BuildError(f"the builder crashed: {type(error).__name__}: {error}", log=traceback.format_exc())

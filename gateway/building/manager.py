@@ -114,6 +114,14 @@ class BuildManager:
         elif inputs_changed or state.wanted != site:
             state.wanted, state.again = site, True
 
+    async def roll_back(self, site: Site) -> Build:
+        """``sitegate rollback`` pinned an earlier build on disk: look again at once. The step
+        serves the pinned build while the site's inputs are those it was rolled back from."""
+        state = self._states.setdefault(site.name, SiteState())
+        self.rebuild_in_background(site, inputs_changed=True)
+        assert state.task is not None
+        return await asyncio.shield(state.task)
+
     def _start(self, site: Site, state: SiteState) -> asyncio.Task[Build]:
         state.wanted = site
         state.task = asyncio.create_task(self._run(state))

@@ -4,11 +4,9 @@ service, finish it (carry unchanged files over, precompress) and remove old buil
 
 from __future__ import annotations
 
-import errno
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -17,10 +15,11 @@ from typing import Any
 from builders.base import BuildContext, Builder, BuildResult, PreviousBuild
 from builders.errors import BuildError
 from builders.workers import ProcessWorkers
-from gateway.building.build import Build, Failure
+from gateway.building.build import Build, Failure, crashed
 from gateway.building.build_dir import BuildRecord, SiteBuildDir
 from gateway.building.compress import precompress
 from gateway.building.fingerprint import DigestCache, fingerprint, input_labels
+from gateway.building.pin import held_back_to
 from gateway.config import Settings
 from gateway.serving.files import FileTable
 from gateway.serving.rules import load_rules
@@ -66,7 +65,7 @@ class BuildStep:
                 return self._run(site, current, known_failure, data)
             except OSError as error:
                 # The build folder cannot be written (full, read-only): a failed build to retry.
-                return Failure(None, _crash(site.name, error))
+                return Failure(None, crashed(site.name, error))
 
     def _run(
         self, site: Site, current: Build | None, known_failure: Failure | None, data: Mapping[str, Any]
@@ -80,7 +79,7 @@ class BuildStep:
         except BuildError as error:
             return Failure(None, error)
         except Exception as error:
-            return Failure(None, _crash(site.name, error))
+            return Failure(None, crashed(site.name, error))
         build_id = fingerprint(
             builder=f"{site.builder}@{self._builder_version}",
             mode=context.mode,
@@ -89,6 +88,10 @@ class BuildStep:
             inputs={label: digests[path] for path, label in input_labels(digests, site.root, context.shared_dir)},
             data=data,
         )
+        # ``sitegate rollback`` holds the site on an earlier build while its inputs are unchanged.
+        if (pinned := held_back_to(build_dir, build_id)) is not None:
+            in_service = current is not None and current.build_id == pinned.build_id
+            return current if in_service and current is not None else _from_disk(site, build_dir, pinned)
         if current is not None and current.build_id == build_id:
             return current
         if build_dir.is_incomplete(build_id):
@@ -133,10 +136,7 @@ class BuildStep:
             build_id = build_dir.current_id()
             build_dir.prune(self.settings.keep_builds, protect={build_id} if build_id else set())
             record = build_dir.find(build_id) if build_id else None
-            if record is None:
-                return None
-            output = build_dir.output(record.build_id)
-            return Build(site.name, record.build_id, output, FileTable.scan(output, None), load_rules(output), record, True)
+            return _from_disk(site, build_dir, record) if record is not None else None
 
     def empty_trash(self, site_name: str) -> None:
         SiteBuildDir(self.settings.build_dir / site_name).empty_trash()
@@ -231,7 +231,7 @@ class BuildStep:
         except Exception as error:
             # Removed first: on a full disk, the half build is what makes room for its log.
             build_dir.discard(staging)
-            crash = _crash(context.site_name, error, build_id)
+            crash = crashed(context.site_name, error, build_id)
             build_dir.write_log(build_id, crash.log)
             raise crash from error
         seconds = time.perf_counter() - started
@@ -279,6 +279,11 @@ def _builds_in(table: FileTable, site_root: Path) -> set[str]:
     return found
 
 
+def _from_disk(site: Site, build_dir: SiteBuildDir, record: BuildRecord) -> Build:
+    output = build_dir.output(record.build_id)
+    return Build(site.name, record.build_id, output, FileTable.scan(output, None), load_rules(output), record, True)
+
+
 def _previous_on_disk(build_dir: SiteBuildDir) -> PreviousBuild | None:
     """After a restart, the build ``current`` points at still lets the next one be incremental."""
     current_id = build_dir.current_id()
@@ -286,12 +291,3 @@ def _previous_on_disk(build_dir: SiteBuildDir) -> PreviousBuild | None:
     if record is None:
         return None
     return PreviousBuild(build_dir.output(record.build_id), record.dependencies, record.input_digests)
-
-
-def _crash(site_name: str, error: Exception, build_id: str | None = None) -> BuildError:
-    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-        build = f"build {build_id} of {site_name}" if build_id else f"a build of {site_name}"
-        log.error("%s: no space left on device: %s", build, error)
-        return BuildError(f"no space left on device for {build}: {error}")
-    log.exception("builder crashed: %s", site_name)
-    return BuildError(f"the builder crashed: {type(error).__name__}: {error}", log=traceback.format_exc())
