@@ -87,6 +87,10 @@ MAY_IMPORT = {
     "gateway.building": ("gateway.config", "gateway.sites", "gateway.serving", "builders"),
     "gateway.serving": (),
     "gateway.forwarding": ("gateway.config", "gateway.sites", "gateway.serving.negotiation"),
+    # Operating sitegate reads the rooms; none of them imports it (app, cli and keys wire it in).
+    "gateway.ops": (
+        "gateway.config", "gateway.keys", "gateway.sites", "gateway.building", "gateway.forwarding", "builders",
+    ),
     "builders": (),
     "shared.backend": ("gateway.config",),
 }
