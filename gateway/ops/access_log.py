@@ -42,7 +42,7 @@ def observe_requests(metrics: GatewayMetrics, *, access_log: bool) -> Callable[[
         finally:
             seconds = time.perf_counter() - started
             site = request.get(SITE_NAME, NO_SITE)
-            kind = request.get(KIND) or ("admin" if request.path.startswith(ADMIN_PREFIX) else "static")
+            kind = request.get(KIND) or ("admin" if request.raw_path.startswith(ADMIN_PREFIX) else "static")
             body_bytes = _body_bytes(request, response)
             metrics.count(site, kind, status, body_bytes, seconds)
             if request.get(UPSTREAM_FAILED):
