@@ -9,6 +9,7 @@ from aiohttp import web
 
 from builders.errors import BuildError
 from gateway.keys import BUILDS, SETTINGS, SITES
+from gateway.sites.registry import Site
 
 
 async def health(request: web.Request) -> web.Response:
@@ -50,31 +51,36 @@ def _trusted_caller(request: web.Request) -> bool:
         return False
 
 
-async def rebuild_hook(request: web.Request) -> web.Response:
+def _hook_site(request: web.Request) -> Site | web.Response:
+    """The site a hook names, or the error to answer: a hook is the gateway's, or the operator's."""
     if not _trusted_caller(request):
         return _json_error(401, "unauthorized", "a valid X-Sitegate-Token is required")
     name = request.match_info["site"]
     site = request.app[SITES].registry.sites.get(name)
     if site is None:
         return _json_error(404, "unknown_site", f"no site named {name}")
+    return site
+
+
+async def rebuild_hook(request: web.Request) -> web.Response:
+    site = _hook_site(request)
+    if isinstance(site, web.Response):
+        return site
     request.app[BUILDS].rebuild_in_background(site, inputs_changed=True)
-    return web.json_response({"site": name, "status": "rebuilding"}, status=202)
+    return web.json_response({"site": site.name, "status": "rebuilding"}, status=202)
 
 
 async def rollback_hook(request: web.Request) -> web.Response:
     """Called by ``sitegate rollback`` once ``current`` points at the earlier build: the site
     serves it before the command returns."""
-    if not _trusted_caller(request):
-        return _json_error(401, "unauthorized", "a valid X-Sitegate-Token is required")
-    name = request.match_info["site"]
-    site = request.app[SITES].registry.sites.get(name)
-    if site is None:
-        return _json_error(404, "unknown_site", f"no site named {name}")
+    site = _hook_site(request)
+    if isinstance(site, web.Response):
+        return site
     try:
         build = await request.app[BUILDS].roll_back(site)
     except BuildError as error:
         return _json_error(502, "build_failed", str(error))
-    return web.json_response({"site": name, "build_id": build.build_id})
+    return web.json_response({"site": site.name, "build_id": build.build_id})
 
 
 def _json_error(status: int, code: str, message: str) -> web.Response:

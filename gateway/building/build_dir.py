@@ -76,6 +76,8 @@ class SiteBuildDir:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Where the site's own commands build as the build user, away from its sources.
+        self.workspace = root / WORKSPACE
         # Staging folders of builds running here, each held by a lock on its open folder: the
         # lock ends with the process, however it ends, so a folder nobody holds is abandoned.
         self._held: dict[Path, int] = {}
@@ -129,10 +131,9 @@ class SiteBuildDir:
     def _carry_file(self, build_id: str) -> Path:
         return self.root / f"{build_id}.carry"
 
-    @property
-    def workspace(self) -> Path:
-        """Where the site's own commands build as the build user, away from its sources."""
-        return self.root / WORKSPACE
+    def building(self) -> bool:
+        """Whether a process builds into one of this site's staging folders now."""
+        return any(_held(staging) for staging in self.root.glob(_STAGING_PREFIX + "*"))
 
     def staging(self) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -221,7 +222,7 @@ class SiteBuildDir:
         for entry in self.root.iterdir():
             name = entry.name
             if name.startswith(_STAGING_PREFIX):
-                if _abandoned(entry):
+                if _held(entry) is False:
                     self._to_trash(entry)
                 continue
             if name.startswith(f".{CURRENT}-") and not _running(name.split("-")[1]):
@@ -264,19 +265,19 @@ class SiteBuildDir:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def _abandoned(staging: Path) -> bool:
-    """No build holds the staging folder: its process ended (killed, even) without publishing it."""
+def _held(staging: Path) -> bool | None:
+    """Whether a running build holds the staging folder's lock; None once the folder is gone."""
     try:
         folder = os.open(staging, os.O_RDONLY)
     except OSError:
-        return False
+        return None
     try:
         fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        return False
+        return True
     finally:
         os.close(folder)
-    return True
+    return False
 
 
 def _running(pid: str) -> bool:

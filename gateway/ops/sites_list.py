@@ -3,7 +3,6 @@ on disk, so it answers whether or not a gateway runs."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
@@ -16,7 +15,6 @@ from gateway.config import Settings
 from gateway.sites.registry import Registry, Site
 
 # build_dir.py names a build being made ``.staging-*`` and holds a lock on it while it builds.
-_STAGING_GLOB = ".staging-*"
 # Precompressed siblings of served files: counted once, as the file they compress.
 _SIBLINGS = (".gz", ".br")
 
@@ -53,7 +51,7 @@ def list_sites(settings: Settings) -> list[SiteStatus]:
 def site_status(site: Site, build_dir: SiteBuildDir) -> SiteStatus:
     current = _current(build_dir)
     failure = _newest_failure(build_dir, after=current.built_at if current else 0.0)
-    if _building(build_dir.root):
+    if build_dir.building():
         state = "building"
     elif failure is not None or site.error:
         state = "failed"
@@ -114,22 +112,6 @@ def _newest_failure(build_dir: SiteBuildDir, after: float) -> str | None:
             continue
         return lines[-1] if lines else "the build failed"
     return None
-
-
-def _building(root: Path) -> bool:
-    """Whether some process is building into a staging folder now: it holds the folder's lock."""
-    for staging in root.glob(_STAGING_GLOB):
-        try:
-            folder = os.open(staging, os.O_RDONLY)
-        except OSError:
-            continue  # published or removed meanwhile
-        try:
-            fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(folder)
-    return False
 
 
 def as_json(statuses: list[SiteStatus]) -> str:
