@@ -114,7 +114,7 @@ async def _run_together(settings: Settings) -> None:
     runners: list[web.AppRunner] = []
     try:
         runners.append(await start_backend(settings))
-        gateway = web.AppRunner(create_app(settings), access_log=None)
+        gateway = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=settings.shutdown_grace)
         await gateway.setup()
         await LimitedSite(gateway, settings.host, settings.port, max_connections=settings.max_connections).start()
         runners.append(gateway)

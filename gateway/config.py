@@ -58,6 +58,8 @@ class Settings:
     # Builds running at once; more sites asking wait in line, so a burst of cold sites cannot
     # take every core and all the memory.
     max_builds: int = 4
+    # On SIGTERM, requests in flight may finish for this long before the gateway exits anyway.
+    shutdown_grace: float = 10.0
     # Limits a client cannot talk its way past (see SECURITY.md). The header timeout
     # is aiohttp's keep-alive timer, which also runs from a connection's first byte until its
     # request head is complete: one clock for idle keep-alive and for a head that never ends.
@@ -210,6 +212,7 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "PROXY_READ_TIMEOUT": ("proxy_read_timeout", _positive_float),
     "BUILD_TIMEOUT": ("build_timeout", _positive_float),
     "MAX_BUILDS": ("max_builds", _positive_int),
+    "SHUTDOWN_GRACE": ("shutdown_grace", _positive_float),
     "BUILD_USER": ("build_user", _build_user),
     "HEADER_TIMEOUT": ("header_timeout", _positive_float),
     "MAX_HEADER_BYTES": ("max_header_bytes", _positive_int),

@@ -119,7 +119,7 @@ class LimitedSite(web.TCPSite):
 async def serve(app: web.Application, settings: Settings, ready: Callable[[int], None] | None = None) -> None:
     """Serve ``app`` on ``settings.host:port`` until SIGINT or SIGTERM, then shut down cleanly;
     ``ready`` is told the port once connections are accepted."""
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace)
     await runner.setup()
     try:
         site = LimitedSite(runner, settings.host, settings.port, max_connections=settings.max_connections)

@@ -70,3 +70,21 @@ def test_sigterm_lets_a_slow_download_finish_and_exits_0(tmp_path: Path) -> None
         head, _, body = received.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200") and len(body) == size
         assert process.wait(timeout=15) == 0
+
+
+def test_sigterm_waits_no_longer_than_the_shutdown_grace_for_a_stalled_download(tmp_path: Path) -> None:
+    """A client that stops reading cannot hold a stopping gateway past SITEGATE_SHUTDOWN_GRACE."""
+    size = 50 * 1024 * 1024
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": "home"})
+    (tmp_path / "sites" / "a.test" / "public" / "big.bin").write_bytes(os.urandom(size))
+    with gateway(tmp_path / "sites", tmp_path / "builds", env={"SITEGATE_SHUTDOWN_GRACE": "1"}) as (process, base):
+        port = int(base.rsplit(":", 1)[1])
+        assert urllib.request.urlopen(f"{base}/_sitegate/health", timeout=10).status == 200
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            client.sendall(b"GET /big.bin HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: identity\r\n\r\n")
+            client.recv(4096)
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0
+            assert time.monotonic() - started < 8
