@@ -14,7 +14,8 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.listen import LimitedSite, serve
-from gateway.ops import rollback
+from gateway.ops import build_command, rollback
+from gateway.ops.build_command import BUILD_HELP
 from gateway.ops.log_format import configure_logging
 from gateway.ops.rollback import ROLLBACK_HELP
 from gateway.ops.sites_list import SITES_HELP, as_json, as_table, list_sites
@@ -72,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("build_id", nargs="?", metavar="BUILD_ID", help="default: the build before the current one")
     _folder_flags(rollback)
     rollback.add_argument("--gateway-url", help="the running gateway to tell (SITEGATE_GATEWAY_URL)")
+    build = commands.add_parser(
+        "build", help="build sites and publish them", description=BUILD_HELP, formatter_class=_KeepLines
+    )
+    build.add_argument("site_names", nargs="*", metavar="SITE", help="the sites, by their folder names")
+    build.add_argument("--all", action="store_true", help="every site in the sites folder")
+    build.add_argument("--jobs", type=int, default=2, help="sites built at once (default 2)")
+    _folder_flags(build)
+    build.add_argument("--gateway-url", help="the running gateway to tell (SITEGATE_GATEWAY_URL)")
     return parser
 
 
@@ -158,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "rollback":
             return rollback.run(settings, args.site_name, args.build_id)
+        if args.command == "build":
+            return build_command.run(settings, args.site_names, args.all, args.jobs)
     except ConfigError as error:
         print(f"sitegate: {error}", file=sys.stderr)
         return EXIT_USAGE
