@@ -33,7 +33,7 @@ log = logging.getLogger("sitegate.builds")
 
 
 
-def _sitegate_version() -> str:
+def sitegate_version() -> str:
     try:
         return version("sitegate")
     except PackageNotFoundError:
@@ -64,7 +64,7 @@ class BuildManager:
         self._states: dict[str, SiteState] = {}
         # Set on close, so running build commands kill their process groups instead of outliving us.
         self._stopping = threading.Event()
-        self._step = BuildStep(settings, builder_lookup, _sitegate_version(), self._stopping)
+        self._step = BuildStep(settings, builder_lookup, sitegate_version(), self._stopping)
         self._tidying: set[asyncio.Future[Build]] = set()
 
     async def current(self, site: Site) -> Build:

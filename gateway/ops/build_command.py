@@ -24,7 +24,7 @@ from rich.table import Table
 from builders import KNOWN_BUILDERS, builder_for
 from builders.errors import BuildError
 from gateway.building.build import Build, Failure
-from gateway.building.manager import _sitegate_version
+from gateway.building.manager import sitegate_version
 from gateway.building.site_data import fetch_site_data
 from gateway.building.step import BuildStep
 from gateway.config import Settings
@@ -97,7 +97,7 @@ async def build_sites(
     settings: Settings, sites: list[Site], jobs: int, runs: dict[str, SiteRun], ended: Callable[[SiteRun], None]
 ) -> None:
     # The gateway's fingerprints include its version: the same one lets it reuse these builds.
-    step = BuildStep(settings, builder_for, _sitegate_version(), threading.Event())
+    step = BuildStep(settings, builder_for, sitegate_version(), threading.Event())
     workers = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sitegate-build")
     slots = asyncio.Semaphore(jobs)
     loop = asyncio.get_running_loop()
