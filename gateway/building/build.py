@@ -11,7 +11,7 @@ from pathlib import Path
 
 from builders.base import PreviousBuild
 from builders.errors import BuildError
-from gateway.building.build_dir import BuildRecord
+from gateway.building.record import BuildRecord
 from gateway.serving.files import FileTable
 from gateway.serving.rules import SiteRules
 

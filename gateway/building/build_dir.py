@@ -4,7 +4,7 @@
 <build dir>/<site>/<build id>/        one build's output, never changed after publishing
 <build dir>/<site>/<build id>.json    the record of inputs used (and outputs → inputs)
 <build dir>/<site>/<build id>.log     the build's log
-<build dir>/<site>/current            link to the build in service, replaced by a rename
+<build dir>/<site>/current            link to the build in service (complete), replaced by a rename
 <build dir>/<site>/.staging-*/        a build being made, locked by the process making it
 ```
 """
@@ -20,8 +20,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from gateway.building.record import BuildRecord
+from gateway.building.rules_stamp import write_stamp
 
 _STAGING_PREFIX = ".staging-"
 _TRASH_PREFIX = ".trash-"
@@ -29,46 +31,6 @@ _TRASH_PREFIX = ".trash-"
 _LEFT_OVER_AFTER_SECONDS = 60
 CURRENT = "current"
 WORKSPACE = ".workspace"
-
-
-@dataclass(frozen=True)
-class BuildRecord:
-    build_id: str
-    dependencies: Mapping[str, frozenset[str]]
-    input_digests: Mapping[str, str]
-    rendered: tuple[str, ...]
-    seconds: float
-
-    def to_json(self) -> str:
-        # Each input path once, outputs naming inputs by number: a fraction of the size and
-        # time of writing the paths out for every output.
-        number: dict[str, int] = {path: index for index, path in enumerate(self.input_digests)}
-        dependencies = {
-            out: [number.setdefault(path, len(number)) for path in used] for out, used in self.dependencies.items()
-        }
-        return json.dumps(
-            {
-                "build_id": self.build_id,
-                "inputs": list(number),
-                "digests": list(self.input_digests.values()),
-                "dependencies": dependencies,
-                "rendered": list(self.rendered),
-                "seconds": self.seconds,
-            },
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> BuildRecord:
-        data = json.loads(text)
-        inputs = data["inputs"]
-        return cls(
-            build_id=data["build_id"],
-            dependencies={out: frozenset(inputs[i] for i in used) for out, used in data["dependencies"].items()},
-            input_digests=dict(zip(inputs, data["digests"])),
-            rendered=tuple(data["rendered"]),
-            seconds=float(data["seconds"]),
-        )
 
 
 class SiteBuildDir:
@@ -203,6 +165,8 @@ class SiteBuildDir:
             return None
 
     def point_current(self, build_id: str) -> None:
+        """Swap ``current`` to a complete build, stamped first (``rules_stamp``) for nginx."""
+        write_stamp(self.output(build_id))
         link = self.root / CURRENT
         temporary = self.root / f".{CURRENT}-{os.getpid()}-{build_id}"
         if temporary.is_symlink():

@@ -14,7 +14,8 @@ import json
 import os
 from dataclasses import dataclass
 
-from gateway.building.build_dir import BuildRecord, SiteBuildDir
+from gateway.building.build_dir import SiteBuildDir
+from gateway.building.record import BuildRecord
 
 # A dot name without .json: pruning leaves it alone and takes it for no build record.
 PIN = ".rollback"

@@ -16,7 +16,8 @@ from builders.base import BuildContext, Builder, BuildResult, PreviousBuild
 from builders.errors import BuildError
 from builders.workers import ProcessWorkers
 from gateway.building.build import Build, Failure, crashed
-from gateway.building.build_dir import BuildRecord, SiteBuildDir
+from gateway.building.build_dir import SiteBuildDir
+from gateway.building.record import BuildRecord
 from gateway.building.compress import precompress
 from gateway.building.fingerprint import DigestCache, fingerprint, input_labels
 from gateway.building.pin import held_back_to
@@ -114,6 +115,12 @@ class BuildStep:
             except BuildError as error:
                 return Failure(build_id, error)
         output = build_dir.output(build_id)
+        if not self.settings.dev and build_dir.is_incomplete(build_id):
+            # In production, nginx may serve ``current`` itself (``nginx-config --direct``): the
+            # build is completed before it goes into service, and ``current`` moves with it.
+            # Development keeps an edit's reload free of that work; nginx is not in front there.
+            build_dir.complete(build_id)
+            build_dir.write_record(record)
         if build_dir.is_incomplete(build_id):
             assert current is not None
             table = FileTable.compose(output, current.table, origins)

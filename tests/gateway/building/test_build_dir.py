@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.building.build_dir import BuildRecord, SiteBuildDir
+from gateway.building.build_dir import SiteBuildDir
+from gateway.building.record import BuildRecord
 
 
 def record(build_id: str) -> BuildRecord:

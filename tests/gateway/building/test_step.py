@@ -1,4 +1,4 @@
-"""Incremental builds: publish what changed, carry the rest over after, never serve a gap."""
+"""Incremental builds: publish what changed, carry the rest over (after, in development), never serve a gap."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ POST = "blog/hello-world/index.html"
 OTHER_POST = "blog/writing-posts/index.html"
 
 
-def make_step(tmp_path: Path) -> tuple[BuildStep, Path]:
+def make_step(tmp_path: Path, mode: Mode = Mode.DEVELOPMENT) -> tuple[BuildStep, Path]:
     site_dir = tmp_path / "sites" / "blog.test"
     if not site_dir.exists():
         shutil.copytree(TEMPLATE, site_dir, ignore=shutil.ignore_patterns(".sitegate", "node_modules"))
-    settings = settings_for(tmp_path, mode=Mode.PRODUCTION).with_absolute_paths()
+    settings = settings_for(tmp_path, mode=mode).with_absolute_paths()
     return BuildStep(settings, builder_for, "test", threading.Event()), site_dir
 
 
@@ -113,3 +113,18 @@ def test_edits_in_a_row_before_any_tidying_complete_into_a_whole_build(tmp_path:
     assert cold.build_id == current.build_id
     for entry in cold.table:
         assert (current.path / entry.url_path[1:]).read_bytes() == entry.path.read_bytes(), entry.url_path
+
+
+def test_a_production_edit_goes_into_service_complete_with_current_pointing_at_it(tmp_path: Path) -> None:
+    """nginx --direct serves what ``current`` points at: it must never lag the build in service
+    nor point at a folder whose unchanged files are still to be carried over."""
+    step, site_dir = make_step(tmp_path, Mode.PRODUCTION)
+    first = step.tidy(build(step, tmp_path, None), lambda: None)
+    edit_post(site_dir, "written in **Markdown**", "written in **plain Markdown**")
+    second = build(step, tmp_path, first)
+
+    assert POST in second.record.rendered and OTHER_POST not in second.record.rendered
+    assert (tmp_path / "builds" / "blog.test" / "current").resolve() == second.path.resolve()
+    assert (second.path / OTHER_POST).read_bytes() == (first.path / OTHER_POST).read_bytes()
+    assert all(entry.path.is_relative_to(second.path) for entry in second.table)
+    assert list(second.path.glob(".sitegate-rules-*")), "current points only at a stamped build"
