@@ -8,15 +8,18 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
+from typing import NoReturn
 
 from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.listen import LimitedSite, serve
-from gateway.ops import build_command, rollback
+from gateway.ops import build_command, nginx_command, rollback
 from gateway.ops.build_command import BUILD_HELP
 from gateway.ops.log_format import configure_logging
+from gateway.ops.nginx_command import NGINX_HELP
 from gateway.ops.rollback import ROLLBACK_HELP
 from gateway.ops.sites_list import SITES_HELP, as_json, as_table, list_sites
 from gateway.sites.create import CreateError, create_site
@@ -44,8 +47,15 @@ class _KeepLines(argparse.RawDescriptionHelpFormatter):
     """Descriptions keep their own line breaks."""
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Wrong arguments are one line on stderr and exit 2, like every other refusal of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sitegate", description="One gateway, many sites.")
+    parser = _OneLineErrors(prog="sitegate", description="One gateway, many sites.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the gateway")
     _server_flags(serve)
@@ -81,6 +91,16 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=int, default=2, help="sites built at once (default 2)")
     _folder_flags(build)
     build.add_argument("--gateway-url", help="the running gateway to tell (SITEGATE_GATEWAY_URL)")
+    nginx = commands.add_parser(
+        "nginx-config", help="print an nginx config for the sites", description=NGINX_HELP, formatter_class=_KeepLines
+    )
+    nginx.add_argument("--gateway", help="the gateway nginx forwards to (default SITEGATE_GATEWAY_URL)")
+    nginx.add_argument("--backend", help="send /api straight to this backend (default: through the gateway)")
+    nginx.add_argument("--direct", action="store_true", help="nginx serves built files itself")
+    nginx.add_argument("--listen", default="80", help="nginx's listen address or port (default 80)")
+    nginx.add_argument("--brotli", action="store_true", help="serve .br siblings (needs nginx's brotli module)")
+    nginx.add_argument("--output", type=Path, help="write it to this file (default: stdout)")
+    _folder_flags(nginx)
     return parser
 
 
@@ -169,6 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return rollback.run(settings, args.site_name, args.build_id)
         if args.command == "build":
             return build_command.run(settings, args.site_names, args.all, args.jobs)
+        if args.command == "nginx-config":
+            return nginx_command.run(
+                settings, argv[1:], gateway=args.gateway, backend=args.backend, direct=args.direct,
+                listen=args.listen, brotli=args.brotli, output=args.output,
+            )  # fmt: skip
     except ConfigError as error:
         print(f"sitegate: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -88,8 +88,10 @@ MAY_IMPORT = {
     "gateway.serving": (),
     "gateway.forwarding": ("gateway.config", "gateway.sites", "gateway.serving.negotiation"),
     # Operating sitegate reads the rooms; none of them imports it (app, cli and keys wire it in).
+    # nginx-config takes the serving policy (types, cache headers, rules) from serving itself.
     "gateway.ops": (
-        "gateway.config", "gateway.keys", "gateway.sites", "gateway.building", "gateway.forwarding", "builders",
+        "gateway.config", "gateway.keys", "gateway.sites", "gateway.building", "gateway.forwarding",
+        "gateway.serving", "builders",
     ),
     "builders": (),
     "shared.backend": ("gateway.config",),

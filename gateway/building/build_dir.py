@@ -100,6 +100,8 @@ class SiteBuildDir:
     def staging(self) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.root))
+        # mkdtemp makes it private; once published, nginx's workers (another user) read it too.
+        staging.chmod(0o755)
         folder = os.open(staging, os.O_RDONLY)
         fcntl.flock(folder, fcntl.LOCK_EX)
         self._held[staging] = folder

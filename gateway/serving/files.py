@@ -33,7 +33,7 @@ _HASHED_NAME = re.compile(r"[.-]([A-Za-z0-9_-]{8,})\.[A-Za-z0-9]+$")
 # `.well-known/` is the exception the web relies on (ACME, security.txt).
 _PUBLIC_DOT_NAMES = frozenset({".well-known"})
 
-_CONTENT_TYPES: Mapping[str, str] = MappingProxyType(
+CONTENT_TYPES: Mapping[str, str] = MappingProxyType(
     {
         ".html": "text/html", ".htm": "text/html", ".xhtml": "application/xhtml+xml",
         ".css": "text/css", ".js": "text/javascript", ".mjs": "text/javascript",
@@ -51,8 +51,8 @@ _CONTENT_TYPES: Mapping[str, str] = MappingProxyType(
         ".wav": "audio/wav",
     }
 )  # fmt: skip
-_DEFAULT_CONTENT_TYPE = "application/octet-stream"
-_TEXT_APPLICATION_TYPES = frozenset(
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+TEXT_APPLICATION_TYPES = frozenset(
     {
         "application/json", "application/ld+json", "application/manifest+json", "application/xml",
         "application/rss+xml", "application/atom+xml", "application/xhtml+xml", "image/svg+xml",
@@ -180,8 +180,8 @@ class FileTable:
 
 def content_type_for(name: str) -> str:
     suffix = os.path.splitext(name)[1].lower()
-    media_type = _CONTENT_TYPES.get(suffix, _DEFAULT_CONTENT_TYPE)
-    if media_type.startswith("text/") or media_type in _TEXT_APPLICATION_TYPES:
+    media_type = CONTENT_TYPES.get(suffix, DEFAULT_CONTENT_TYPE)
+    if media_type.startswith("text/") or media_type in TEXT_APPLICATION_TYPES:
         return f"{media_type}; charset=utf-8"
     return media_type
 

@@ -1,15 +1,8 @@
-"""A real nginx, configured from deploy/nginx/sitegate.conf.template, in front of the gateway."""
+"""A real nginx, configured by ``sitegate nginx-config``, in front of the gateway: what passes through."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import re
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -17,60 +10,9 @@ import pytest
 from aiohttp import web
 
 from gateway.app import create_app
+from tests.deploy.nginx import nginx_config, running_nginx, write_nginx_conf
 from tests.gateway.sitefarm import settings_for, write_site
 from tests.ports import free_port
-
-TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "sitegate.conf.template"
-
-
-
-def nginx_binary() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-    assert found, "nginx is not installed: `make test` installs it (apt-get install nginx-light)"
-    return found
-
-
-def render_like_the_nginx_image(template: str, **variables: str) -> str:
-    """The nginx image's envsubst replaces only ``${NAME}`` of variables it was given, so
-    nginx's own ``$host`` and friends stay as they are."""
-    return re.sub(r"\$\{(\w+)\}", lambda match: variables.get(match[1], match[0]), template)
-
-
-def start_nginx(workdir: Path, upstream_port: int) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    server_block = render_like_the_nginx_image(
-        TEMPLATE.read_text(), SITEGATE_UPSTREAM=f"127.0.0.1:{upstream_port}", NGINX_PORT=f"127.0.0.1:{port}"
-    )
-    (workdir / "sitegate.conf").write_text(server_block)
-    user = "user root;" if os.geteuid() == 0 else ""
-    temp_paths = "\n".join(
-        f"{kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (workdir / "nginx.conf").write_text(
-        f"""{user}
-worker_processes 1;
-daemon off;
-pid {workdir / 'nginx.pid'};
-error_log {workdir / 'error.log'} warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    {temp_paths}
-    include {workdir / 'sitegate.conf'};
-}}
-"""
-    )
-    process = subprocess.Popen([nginx_binary(), "-p", str(workdir), "-c", str(workdir / "nginx.conf")])
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return process, port
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"nginx did not start: {(workdir / 'error.log').read_text()}")
 
 
 async def echo_backend(request: web.Request) -> web.StreamResponse:
@@ -84,26 +26,20 @@ async def echo_backend(request: web.Request) -> web.StreamResponse:
 
 
 @pytest.fixture
-def nginx_dir(tmp_path: Path) -> Iterator[Path]:
-    workdir = tmp_path / "nginx"
-    workdir.mkdir()
-    yield workdir
-
-
-@pytest.fixture
-async def through_nginx(aiohttp_server, tmp_path: Path, nginx_dir: Path) -> AsyncIterator[str]:
+async def through_nginx(aiohttp_server, tmp_path: Path) -> AsyncIterator[str]:
     backend_app = web.Application()
     backend_app.router.add_route("*", "/{path:.*}", echo_backend)
     backend = await aiohttp_server(backend_app)
     write_site(tmp_path / "sites", "shop.test", {"public/index.html": "<h1>the shop</h1>"})
     settings = settings_for(tmp_path, backend_url=f"http://127.0.0.1:{backend.port}")
     gateway = await aiohttp_server(create_app(settings))
-    process, port = start_nginx(nginx_dir, gateway.port)
-    try:
+    port = free_port()
+    site_conf = nginx_config(
+        "--listen", f"127.0.0.1:{port}", sites=settings.sites_dir, builds=settings.build_dir, gateway_port=gateway.port
+    )
+    (tmp_path / "nginx").mkdir()
+    with running_nginx(write_nginx_conf(tmp_path / "nginx", site_conf), port):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        await asyncio.to_thread(process.wait, 10)
 
 
 async def test_a_site_is_served_through_nginx_by_its_host(through_nginx: str) -> None:
