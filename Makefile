@@ -13,12 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages the tests drive for real: nginx in front of the gateway, Chromium for live
-# reload, Node and npm for framework sites and Tailwind. Installed only when missing.
-APT_PACKAGES := nginx:nginx-light chromium:chromium node:nodejs npm:npm
+# Debian packages the tests drive for real: nginx in front of the gateway (with its brotli
+# module, for nginx-config --brotli), Chromium for live reload, Node and npm for framework sites
+# and Tailwind. Each is a command or a file it installs, and is installed only when missing.
+APT_PACKAGES := nginx:nginx-light chromium:chromium node:nodejs npm:npm \
+	/usr/lib/nginx/modules/ngx_http_brotli_static_module.so:libnginx-mod-http-brotli-static
 system-deps:
 	@missing=""; for pair in $(APT_PACKAGES); do \
-		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+		tool=$${pair%%:*}; \
+		if [ "$${tool#/}" != "$$tool" ]; then test -e "$$tool"; else command -v "$$tool" >/dev/null 2>&1; fi \
+			|| missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing with apt:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi

@@ -73,3 +73,30 @@ async def test_a_hostile_host_is_refused(through_nginx: str) -> None:
     async with aiohttp.ClientSession() as client:
         async with client.get(through_nginx + "/", headers={"Host": "..%2f..%2fetc"}) as response:
             assert response.status == 400
+
+
+async def test_with_a_backend_nginx_sends_api_straight_there_with_the_tenant_headers(
+    aiohttp_server, tmp_path: Path
+) -> None:
+    backend_app = web.Application()
+    backend_app.router.add_route("*", "/{path:.*}", echo_backend)
+    backend = await aiohttp_server(backend_app)
+    write_site(tmp_path / "sites", "shop.test", {"public/index.html": "<h1>the shop</h1>"})
+    port = free_port()
+    site_conf = nginx_config(
+        "--listen", f"127.0.0.1:{port}", "--backend", f"http://127.0.0.1:{backend.port}",
+        sites=tmp_path / "sites", builds=tmp_path / "builds", gateway_port=free_port(),
+        env={"SITEGATE_BACKEND_TOKEN": "s3cret"},
+    )  # fmt: skip
+    (tmp_path / "nginx").mkdir()
+    forged = {"Host": "shop.test", "X-Tenant-Domain": "victim.test", "X-Sitegate-Token": "guess",
+              "X-Sitegate-Registration": "open", "X-Forwarded-For": "6.6.6.6", "Forwarded": "for=6.6.6.6"}  # fmt: skip
+    with running_nginx(write_nginx_conf(tmp_path / "nginx", site_conf), port):
+        async with aiohttp.ClientSession() as client:
+            async with client.get(f"http://127.0.0.1:{port}/api/whoami", headers=forged) as response:
+                seen = await response.json()
+    # No gateway listens at all: nginx alone wrote these.
+    assert (seen["X-Tenant-Domain"], seen["X-Site-Name"]) == ("shop.test", "shop.test")
+    assert (seen["X-Sitegate-Token"], seen["X-Sitegate-Registration"]) == ("s3cret", "closed")
+    assert (seen["X-Forwarded-For"], seen["X-Real-IP"]) == ("127.0.0.1", "127.0.0.1")
+    assert "Forwarded" not in seen
