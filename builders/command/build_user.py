@@ -6,7 +6,8 @@ change anything on the machine. So, given a ``BuildUser``, the build runs as tha
 workspace of its own: a copy of the site's sources (``node_modules`` and the user's ``HOME``,
 with npm's cache, stay between builds), writing its output there too. The gateway, as root,
 copies the output into the build folder afterwards, so the build user never owns a file that
-is served, nor the site's own folder.
+is served, nor the site's own folder. The shared React library is copied in beside the site
+(``shared/``) for the same reason: the build user reads only what the workspace holds.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from builders.base import BuildContext, BuildUser
 KEPT = frozenset({"node_modules", ".home"})
 SOURCES = "site"
 OUTPUT = "out"
+SHARED = "shared"
 
 
 @dataclass(frozen=True)
@@ -42,15 +44,25 @@ class Workspace:
     def home(self) -> Path:
         return self.site_dir / ".home"
 
-    def prepare(self, site_dir: Path, sources: Iterable[Path]) -> None:
-        """The workspace holds exactly ``sources`` (files of ``site_dir``), as the user's own."""
+    @property
+    def shared_dir(self) -> Path:
+        return self.root / SHARED
+
+    def prepare(self, site_dir: Path, shared_dir: Path, sources: Iterable[Path]) -> None:
+        """The workspace holds exactly ``sources`` (files of ``site_dir``, and of ``shared_dir``
+        for a site that imports the shared library), as the user's own."""
         self.site_dir.mkdir(parents=True, exist_ok=True)
         for entry in self.site_dir.iterdir():
             if entry.name not in KEPT:
                 _remove(entry)
         shutil.rmtree(self.out_dir, ignore_errors=True)
+        shutil.rmtree(self.shared_dir, ignore_errors=True)
+        self.shared_dir.mkdir()
         for source in sources:
-            target = self.site_dir / source.relative_to(site_dir)
+            if source.is_relative_to(site_dir):
+                target = self.site_dir / source.relative_to(site_dir)
+            else:
+                target = self.shared_dir / source.relative_to(shared_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
             shutil.copymode(source, target)
@@ -58,14 +70,16 @@ class Workspace:
         self.out_dir.mkdir()
         os.chown(self.root, self.user.uid, self.user.gid)
         self._give(self.site_dir, skip_kept=True)
+        self._give(self.shared_dir, skip_kept=False)
         os.chown(self.home, self.user.uid, self.user.gid)
         os.chown(self.out_dir, self.user.uid, self.user.gid)
 
     def context(self, ctx: BuildContext) -> BuildContext:
-        """``ctx`` for the build in the workspace: its sources, its output folder, its home."""
+        """``ctx`` for the build in the workspace: its sources, shared library, output folder and home."""
         return replace(
             ctx,
             site_dir=self.site_dir,
+            shared_dir=self.shared_dir,
             out_dir=self.out_dir,
             command_env={**ctx.command_env, "HOME": str(self.home)},
         )

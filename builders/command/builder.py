@@ -24,9 +24,11 @@ from typing import Any, ClassVar
 
 from builders.base import EMPTY, IGNORED_DIRS, BuildContext, BuildResult
 from builders.command import npm
+from builders.command.build_data import write_data
 from builders.command.build_user import Workspace, copy_output
 from builders.command.environment import command_environment
 from builders.command.process import Command, OutputLog, run
+from builders.command.shared_library import PACKAGE_NAME, imports_library, link_library, package_files
 from builders.errors import BuildError
 from builders.paths import Boundary
 
@@ -67,13 +69,17 @@ class CommandBuilder:
         return BuildPlan(argv=argv, output=output, ignored=frozenset({output}))
 
     def input_files(self, ctx: BuildContext) -> list[Path]:
-        return source_files(ctx.site_dir, self.plan(ctx).ignored)
+        sources = source_files(ctx.site_dir, self.plan(ctx).ignored)
+        # Only a site that imports the shared React library rebuilds when it changes.
+        if imports_library(sources):
+            return sources + package_files(ctx.shared_dir)
+        return sources
 
     def build(self, ctx: BuildContext) -> BuildResult:
         if ctx.build_user is None or ctx.work_dir is None:
             return self._build(ctx)
         workspace = Workspace(ctx.work_dir, ctx.build_user)
-        workspace.prepare(ctx.site_dir, self.input_files(ctx))
+        workspace.prepare(ctx.site_dir, ctx.shared_dir, self.input_files(ctx))
         result = self._build(workspace.context(ctx))
         copy_output(workspace.out_dir, ctx.out_dir, result.files)
         return result
@@ -103,6 +109,10 @@ class CommandBuilder:
             npm.ensure_installed(
                 install, env=environment(None), timeout=timeout, output=output, stopping=ctx.stopping, user=ctx.build_user
             )
+        # After the install, which empties node_modules: the shared library, as a workspace link.
+        if (ctx.site_dir / npm.MANIFEST).is_file() and not link_library(ctx.site_dir, ctx.shared_dir):
+            output.note(f"[sitegate] node_modules/{PACKAGE_NAME} is the site's own package: the shared one is not linked")
+        build_env["SITEGATE_DATA"] = str(write_data(ctx))
         command = Command(resolve_program(plan.argv, ctx.site_dir), ctx.site_dir, build_env, timeout, ctx.build_user)
         status = run(command, output, ctx.stopping)
         if status != 0:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from builders.base import BuildContext, BuildResult, walk_paths
+from builders.command.shared_library import js_only
 from builders.deadline import Deadline
 from builders.errors import BuildError, BuildStopped
 from builders.jinja.build import SiteBuild
@@ -44,7 +45,8 @@ class JinjaBuilder:
         files = [site_dir / "site.toml"] if (site_dir / "site.toml").is_file() else []
         files += [path for path in tailwind_inputs(site_dir) if within.holds(str(path))]
         names = [name for folder in SOURCE_DIRS for name in walk_paths(os.path.join(site_dir, folder), within)]
-        names += walk_paths(str(shared_dir), within)
+        # The shared React package lives beside the Jinja library; editing it rebuilds no Jinja site.
+        names += [name for name in walk_paths(str(shared_dir), within) if not js_only(name, shared_dir)]
         memory = self._memory_for(site_dir)
         with memory.lock:
             known = memory.input_paths

@@ -1,0 +1,5 @@
+export { Button } from './Button.jsx'
+export { Card } from './Card.jsx'
+export { Footer } from './Footer.jsx'
+export { Hero } from './Hero.jsx'
+export { Nav } from './Nav.jsx'
