@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from builders.command import npm
+from builders.command import npm, shared_library
 from builders.command.builder import resolve_program
 from builders.command.environment import command_environment
 from builders.command.presets import dev_command
@@ -166,9 +166,7 @@ class DevServers:
                 start_new_session=True,
             )
         except OSError as error:
-            raise DevServerFailed(
-                site.name, f"cannot run `{shlex.join(argv)}`: {error.strerror}", output.tail()
-            ) from None
+            raise DevServerFailed(site.name, f"cannot run `{shlex.join(argv)}`: {error.strerror}", output.tail()) from None
         assert process.stdout is not None
         reader = asyncio.create_task(_copy_output(process.stdout, output))
         server = _DevServer(command, process, f"http://127.0.0.1:{port}", output, reader)
@@ -187,8 +185,9 @@ class DevServers:
             if install is None:
                 return
             await asyncio.to_thread(
-                npm.ensure_installed,
+                shared_library.install_and_link,
                 install,
+                self._settings.shared_dir,
                 env=self._environment(site, node_env=None),
                 timeout=self._settings.build_timeout,
                 output=output,

@@ -12,6 +12,7 @@ from pathlib import Path
 from watchfiles import DefaultFilter, awatch
 
 from builders.base import IGNORED_DIRS as TOOL_DIRS
+from builders.command.shared_library import js_only
 from gateway.building.manager import BuildFailed, BuildManager
 from gateway.dev.livereload import LiveReloadHub, changed_paths
 from gateway.sites.directory import SiteDirectory
@@ -64,7 +65,9 @@ def affected_sites(
             readers = {name for name, used in inputs.items() if str(path) in used}
             # A file no build has read yet (new, or deleted) changes the fingerprint of every
             # site that reads the shared library; each such rebuild re-renders only what it must.
-            if not readers:
+            # The React package's files are read by framework builds only, whose dev servers
+            # hear the edit themselves (HMR).
+            if not readers and not js_only(str(path), shared_dir):
                 readers = {name for name, used in inputs.items() if _reads_under(used, shared_dir)}
             sites |= readers
     return Affected(frozenset(sites), rescan)
