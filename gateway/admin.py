@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 
 from aiohttp import web
 
@@ -33,7 +34,9 @@ async def health(request: web.Request) -> web.Response:
             "stale": site_stats.stale if site_stats else False,
         }
     return web.json_response(
-        {"status": "ok", "mode": request.app[SETTINGS].mode.value, "site_count": len(sites), "sites": sites},
+        # pid: which of several --workers answered (each counts its own builds).
+        {"status": "ok", "mode": request.app[SETTINGS].mode.value, "pid": os.getpid(), "site_count": len(sites),
+         "sites": sites},  # fmt: skip
         headers={"Cache-Control": "no-store"},
     )
 

@@ -14,6 +14,7 @@ from aiohttp import web
 from builders import KNOWN_BUILDERS, builder_for
 from builders.base import Builder
 from gateway import admin
+from gateway.building.follow import follow_published
 from gateway.building.manager import BuildFailed, BuildManager
 from gateway.building.site_data import fetch_site_data
 from gateway.config import Settings
@@ -168,6 +169,13 @@ async def _site_watch(app: web.Application) -> AsyncIterator[None]:
     await asyncio.gather(task, *reloads, return_exceptions=True)
 
 
+async def _follow_published(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(follow_published(app[BUILDS], app[SETTINGS].build_dir))
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = builder_for) -> web.Application:
     settings = settings.with_absolute_paths()
     metrics = GatewayMetrics()
@@ -189,6 +197,8 @@ def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = bu
     app[SITES].on_removed(app[BUILDS].forget)
     app[SITES].on_removed(app[DEV_SERVERS].forget)
     app.cleanup_ctx.extend([_client_session, _builds, _site_watch])
+    if settings.workers > 1 and not settings.dev:
+        app.cleanup_ctx.append(_follow_published)
     app.on_shutdown.append(_stop_site_processes)
     admin.add_routes(app)
     ops_routes.add_routes(app)

@@ -23,6 +23,7 @@ from gateway.ops.nginx_command import NGINX_HELP
 from gateway.ops.rollback import ROLLBACK_HELP
 from gateway.ops.sites_list import SITES_HELP, as_json, as_table, list_sites
 from gateway.sites.create import CreateError, create_site
+from gateway.workers import check_port, supervise
 
 EXIT_USAGE = 2
 
@@ -60,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the gateway")
     _server_flags(serve)
     serve.add_argument("--dev", action="store_true", help="development mode")
+    serve.add_argument(
+        "--workers", help="processes serving the port: a number or auto, one per core (SITEGATE_WORKERS, default 1)"
+    )
     dev = commands.add_parser("dev", help="run the gateway in development mode")
     _server_flags(dev)
     dev.add_argument("site", nargs="?", help="the site http://localhost:PORT/ shows (every site is at http://SITE.localhost:PORT/)")
@@ -116,6 +120,7 @@ def _settings(args: argparse.Namespace, dev: bool) -> Settings:
             "DEFAULT_SITE": getattr(args, "site", None),
             "GATEWAY_URL": getattr(args, "gateway_url", None),
             "LOG_FORMAT": getattr(args, "log_format", None),
+            "WORKERS": getattr(args, "workers", None),
         }
     )
 
@@ -189,6 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return rollback.run(settings, args.site_name, args.build_id)
         if args.command == "build":
             return build_command.run(settings, args.site_names, args.all, args.jobs)
+        if args.command in ("serve", "dev") and settings.workers > 1:
+            if settings.dev:
+                raise ConfigError("development mode runs one process: leave out --workers (SITEGATE_WORKERS)")
+            check_port(settings)
+            return supervise(settings.workers, lambda _number: _run_gateway(settings))
         if args.command == "nginx-config":
             return nginx_command.run(
                 settings, argv[1:], gateway=args.gateway, backend=args.backend, direct=args.direct,

@@ -71,6 +71,8 @@ class Settings:
     # Seconds without a single byte of a request body before the request is given up (408).
     body_timeout: float = 30.0
     max_connections: int = 10_000
+    # Processes serving one port (``serve`` only; development is one process).
+    workers: int = 1
     keep_builds: int = 3
     store_url: str | None = None
     data_dir: Path = Path(".data")
@@ -184,6 +186,15 @@ def _networks(value: str) -> tuple[IpNetwork, ...]:
     return tuple(ipaddress.ip_network(item, strict=False) for item in items)
 
 
+def _workers(value: str) -> int:
+    if value == "auto":
+        return os.cpu_count() or 1
+    number = _positive_int(value)
+    if number > 64:
+        raise ValueError("must be auto or a whole number from 1 to 64")
+    return number
+
+
 def _log_format(value: str) -> str:
     value = value.strip().lower()
     if value not in ("text", "json"):
@@ -220,6 +231,7 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "MAX_API_BODY_BYTES": ("max_api_body_bytes", _positive_int),
     "BODY_TIMEOUT": ("body_timeout", _positive_float),
     "MAX_CONNECTIONS": ("max_connections", _positive_int),
+    "WORKERS": ("workers", _workers),
     "KEEP_BUILDS": ("keep_builds", _positive_int),
     "STORE_URL": ("store_url", _text),
     "DATA_DIR": ("data_dir", _path),

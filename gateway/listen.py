@@ -81,8 +81,12 @@ class LimitedSite(web.TCPSite):
     the limit by that much before the next connection sees it.
     """
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, max_connections: int) -> None:
-        super().__init__(runner, host, port)
+    def __init__(
+        self, runner: web.BaseRunner, host: str, port: int, *, max_connections: int, reuse_port: bool = False
+    ) -> None:
+        # reuse_port: each of ``--workers`` listens on the port itself, and the kernel spreads
+        # new connections over them.
+        super().__init__(runner, host, port, reuse_port=reuse_port or None)
         self._max_connections = max_connections
         self._last_warning = float("-inf")
 
@@ -122,7 +126,9 @@ async def serve(app: web.Application, settings: Settings, ready: Callable[[int],
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace)
     await runner.setup()
     try:
-        site = LimitedSite(runner, settings.host, settings.port, max_connections=settings.max_connections)
+        site = LimitedSite(
+            runner, settings.host, settings.port, max_connections=settings.max_connections, reuse_port=settings.workers > 1
+        )
         await site.start()
         if ready is not None:
             ready(site.port)

@@ -13,7 +13,7 @@ from builders.base import PreviousBuild
 from builders.errors import BuildError
 from gateway.building.record import BuildRecord
 from gateway.serving.files import FileTable
-from gateway.serving.rules import SiteRules
+from gateway.serving.rules import SiteRules, load_rules
 
 log = logging.getLogger("sitegate.builds")
 
@@ -38,6 +38,11 @@ class Build:
             dependencies=self.record.dependencies,
             input_digests=self.record.input_digests,
         )
+
+
+def load_build(site_name: str, path: Path, record: BuildRecord) -> Build:
+    """A complete build found on disk (blocking: describes every file)."""
+    return Build(site_name, record.build_id, path, FileTable.scan(path, None), load_rules(path), record, True)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.building.record import BuildRecord
@@ -30,7 +32,12 @@ _TRASH_PREFIX = ".trash-"
 # A temporary file or link lives for microseconds; one this old was left by a crash.
 _LEFT_OVER_AFTER_SECONDS = 60
 CURRENT = "current"
+# In the build folder (above the sites): touched whenever a site's ``current`` moves, for the
+# other processes serving from this folder (``building.follow``).
+PUBLISHED = ".published"
 WORKSPACE = ".workspace"
+_LOCK = ".lock"
+_LOCK_POLL_SECONDS = 0.02
 
 
 class SiteBuildDir:
@@ -92,6 +99,24 @@ class SiteBuildDir:
 
     def _carry_file(self, build_id: str) -> Path:
         return self.root / f"{build_id}.carry"
+
+    @contextmanager
+    def locked(self, stopping: threading.Event) -> Iterator[None]:
+        """Held while one process builds the site, so the others (``--workers``) wait for its
+        build rather than make it again; given up waiting when ``stopping`` is set."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = os.open(self.root / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if stopping.wait(_LOCK_POLL_SECONDS):
+                        raise InterruptedError("the gateway is stopping") from None
+            yield
+        finally:
+            os.close(lock)
 
     def building(self) -> bool:
         """Whether a process builds into one of this site's staging folders now."""
@@ -175,6 +200,7 @@ class SiteBuildDir:
             temporary.unlink()
         os.symlink(build_id, temporary)
         os.replace(temporary, link)
+        _announce(self.root.parent / PUBLISHED, f"{self.root.name} {build_id}\n")
 
     def prune(self, keep: int, protect: set[str]) -> list[str]:
         """Take out all but the ``keep`` newest builds (never one in ``protect``), and leftovers
@@ -262,3 +288,13 @@ def _write_atomically(path: Path, text: str) -> None:
     temporary.write_text(text)
     os.replace(temporary, path)
 
+
+def _announce(path: Path, text: str) -> None:
+    # Written by any of several processes at once: each through a temporary of its own.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    except OSError:
+        # The other processes then see the build at their next own look; this one serves it now.
+        temporary.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from importlib.metadata import PackageNotFoundError, version
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,14 @@ from typing import Any
 from builders.base import plain
 
 _CHUNK = 1 << 20
+
+
+def sitegate_version() -> str:
+    """Part of every build id: another sitegate may build other output from the same inputs."""
+    try:
+        return version("sitegate")
+    except PackageNotFoundError:
+        return "dev"
 
 
 class DigestCache:

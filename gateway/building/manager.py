@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from builders import builder_for
@@ -25,19 +24,12 @@ from gateway.building.site_state import (
     SiteState,
     backoff,
 )
+from gateway.building.fingerprint import sitegate_version
 from gateway.building.step import BuildStep
 from gateway.config import Settings
 from gateway.sites.registry import Site
 
 log = logging.getLogger("sitegate.builds")
-
-
-
-def sitegate_version() -> str:
-    try:
-        return version("sitegate")
-    except PackageNotFoundError:
-        return "dev"
 
 
 class BuildFailed(Exception):
@@ -141,6 +133,17 @@ class BuildManager:
             )
             for name, state in sorted(self._states.items())
         }
+
+    def serving(self) -> dict[str, Build]:
+        """The builds in service that no build of this process is about to replace."""
+        return {name: state.current for name, state in self._states.items() if state.current and not state.task}
+
+    def follow(self, published: Mapping[str, Build]) -> None:
+        """Builds another process put into service (``building.follow``) replace these."""
+        for name, build in published.items():
+            state = self._states.get(name)
+            if state is not None and state.current is not None and state.task is None:
+                state.current = build
 
     def current_build(self, site_name: str) -> Build | None:
         state = self._states.get(site_name)

@@ -15,7 +15,7 @@ from typing import Any
 from builders.base import BuildContext, Builder, BuildResult, PreviousBuild
 from builders.errors import BuildError
 from builders.workers import ProcessWorkers
-from gateway.building.build import Build, Failure, crashed
+from gateway.building.build import Build, Failure, crashed, load_build
 from gateway.building.build_dir import SiteBuildDir
 from gateway.building.record import BuildRecord
 from gateway.building.compress import precompress
@@ -61,12 +61,13 @@ class BuildStep:
     def run(
         self, site: Site, current: Build | None, known_failure: Failure | None, data: Mapping[str, Any]
     ) -> Build | Failure:
-        with self._lock(site.name):
-            try:
+        build_dir = SiteBuildDir(self.settings.build_dir / site.name)
+        try:
+            with self._lock(site.name), build_dir.locked(self._stopping):
                 return self._run(site, current, known_failure, data)
-            except OSError as error:
-                # The build folder cannot be written (full, read-only): a failed build to retry.
-                return Failure(None, crashed(site.name, error))
+        except OSError as error:
+            # The build folder cannot be written (full, read-only): a failed build to retry.
+            return Failure(None, crashed(site.name, error))
 
     def _run(
         self, site: Site, current: Build | None, known_failure: Failure | None, data: Mapping[str, Any]
@@ -92,7 +93,7 @@ class BuildStep:
         # ``sitegate rollback`` holds the site on an earlier build while its inputs are unchanged.
         if (pinned := held_back_to(build_dir, build_id)) is not None:
             in_service = current is not None and current.build_id == pinned.build_id
-            return current if in_service and current is not None else _from_disk(site, build_dir, pinned)
+            return current if in_service and current is not None else load_build(site.name, build_dir.output(pinned.build_id), pinned)
         if current is not None and current.build_id == build_id:
             return current
         if build_dir.is_incomplete(build_id):
@@ -143,7 +144,7 @@ class BuildStep:
             build_id = build_dir.current_id()
             build_dir.prune(self.settings.keep_builds, protect={build_id} if build_id else set())
             record = build_dir.find(build_id) if build_id else None
-            return _from_disk(site, build_dir, record) if record is not None else None
+            return load_build(site.name, build_dir.output(record.build_id), record) if record else None
 
     def empty_trash(self, site_name: str) -> None:
         SiteBuildDir(self.settings.build_dir / site_name).empty_trash()
@@ -284,11 +285,6 @@ def _builds_in(table: FileTable, site_root: Path) -> set[str]:
         except (ValueError, IndexError):
             continue
     return found
-
-
-def _from_disk(site: Site, build_dir: SiteBuildDir, record: BuildRecord) -> Build:
-    output = build_dir.output(record.build_id)
-    return Build(site.name, record.build_id, output, FileTable.scan(output, None), load_rules(output), record, True)
 
 
 def _previous_on_disk(build_dir: SiteBuildDir) -> PreviousBuild | None:

@@ -24,7 +24,7 @@ from rich.table import Table
 from builders import KNOWN_BUILDERS, builder_for
 from builders.errors import BuildError
 from gateway.building.build import Build, Failure
-from gateway.building.manager import sitegate_version
+from gateway.building.fingerprint import sitegate_version
 from gateway.building.site_data import fetch_site_data
 from gateway.building.step import BuildStep
 from gateway.config import Settings

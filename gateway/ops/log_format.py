@@ -35,3 +35,5 @@ def configure_logging(log_format: str) -> None:
     formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)
+    # watchfiles notes every change it sees at INFO; what sitegate does about one, it says itself.
+    logging.getLogger("watchfiles.main").setLevel(logging.WARNING)
