@@ -15,26 +15,3 @@ export async function fetchPosts(fetchImpl = fetch) {
   const posts = Array.isArray(body?.items) ? body.items : []
   return { posts, problem: posts.length ? null : 'No posts yet.' }
 }
-
-export function renderPosts(list, posts) {
-  list.replaceChildren(
-    ...posts.map((post) => {
-      const item = document.createElement('li')
-      const title = document.createElement('h3')
-      title.textContent = post.title
-      item.append(title)
-      if (post.published_at) {
-        const date = document.createElement('time')
-        date.dateTime = post.published_at
-        date.textContent = new Date(post.published_at).toLocaleDateString()
-        item.append(date)
-      }
-      if (post.summary) {
-        const summary = document.createElement('p')
-        summary.textContent = post.summary
-        item.append(summary)
-      }
-      return item
-    }),
-  )
-}
