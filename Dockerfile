@@ -59,4 +59,5 @@ EXPOSE 3000
 # The gateway's; a container running `sitegate backend` (port 8000) overrides it (see compose).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/_sitegate/health', timeout=3)"]
-CMD ["sitegate", "serve"]
+# One worker per core (SITEGATE_WORKERS): they share the port and the build folder.
+CMD ["sitegate", "serve", "--workers", "auto"]

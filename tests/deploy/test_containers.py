@@ -112,7 +112,7 @@ def test_the_image_is_multi_stage_non_root_and_checks_node_and_health() -> None:
     users = [rest for word, rest in found[final:] if word == "USER"]
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     assert "/_sitegate/health" in next(rest for word, rest in found if word == "HEALTHCHECK")
-    assert json.loads(next(rest for word, rest in reversed(found) if word == "CMD")) == ["sitegate", "serve"]
+    assert json.loads(next(rest for word, rest in reversed(found) if word == "CMD")) == ["sitegate", "serve", "--workers", "auto"]
 
 
 def test_the_healthcheck_passes_against_a_running_gateway(tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ def test_the_development_stack_serves_nginx_with_the_generated_config(tmp_path: 
     conf_d = mounts(nginx)["/etc/nginx/conf.d"]
     assert conf_d.get("read_only") and mounts(config)[str(output.parent)]["source"] == conf_d["source"]
     assert output.name == "default.conf"
-    assert found["gateway"]["command"] == ["sitegate", "serve"]
+    assert found["gateway"]["command"] == ["sitegate", "serve", "--workers", "auto"]
     assert found["backend"]["command"][:2] == ["sitegate", "backend"]
     assert found["backend"]["environment"]["SITEGATE_BACKEND_TOKEN"] == "a-long-random-token"
 
