@@ -83,6 +83,14 @@ def test_create_finds_every_template_in_the_wheel(installed: Path, tmp_path: Pat
         assert (tmp_path / f"{template}.test" / ".gitignore").is_file()
 
 
+def test_the_wheel_carries_the_shared_react_library(installed: Path, tmp_path: Path) -> None:
+    found = run(str(installed / "python"), "-c", "from gateway.config import PACKAGED_COMPONENTS as c; print(c)", cwd=tmp_path)
+    components = Path(found.stdout.strip())
+    assert not components.is_relative_to(ROOT)
+    for name in ("package.json", "styles.css", "react/blog/PostCard.jsx", "react/ui/index.js", "react/layouts/Layout.jsx"):
+        assert (components / name).is_file(), name
+
+
 @pytest.fixture
 def dev_gateway(installed: Path, tmp_path: Path) -> Iterator[str]:
     """A site made from the blog template, served by the installed `sitegate dev`."""

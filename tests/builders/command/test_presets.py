@@ -24,9 +24,11 @@ from gateway.app import create_app
 from gateway.config import PACKAGED_TEMPLATES, Mode, Settings
 from gateway.keys import DEV_SERVERS, SITES
 from gateway.sites.create import create_site
+from tests.builders.blog_stub import blog_backend
+from tests.builders.npm_cache import link_dependencies
 from tests.builders.vite_site import SITE_NAME, vite_dependencies, vite_sites
 
-__all__ = ["vite_dependencies", "vite_sites"]
+__all__ = ["blog_backend", "vite_dependencies", "vite_sites"]
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -213,16 +215,17 @@ async def test_the_vite_dev_server_serves_the_site_and_its_hot_reload_socket(
     ("template", "heading", "about", "absent"),
     [
         # Astro leaves modules of its content layer beside the pages when it builds outside the project.
-        ("astro", "<h1>A new Astro site</h1>", "An Astro page at /about/.", ("/content-assets.mjs", "/content-modules.mjs")),
+        ("astro", "A new Astro site</h1>", "An Astro page at /about/.", ("/content-assets.mjs", "/content-modules.mjs")),
         # A Next build that is not a static export has a manifest and a trace, never to be served.
-        ("next", "<h1>A new Next.js site</h1>", "A Next.js page at /about/.", ("/build-manifest.json", "/trace")),
+        ("next", "A new Next.js site</h1>", "A Next.js page at /about/.", ("/build-manifest.json", "/trace")),
     ],
 )
 async def test_a_created_framework_site_is_installed_built_and_served_with_nothing_but_its_pages(
-    aiohttp_client, tmp_path: Path, template: str, heading: str, about: str, absent: tuple[str, ...]
+    aiohttp_client, tmp_path: Path, blog_backend, template: str, heading: str, about: str, absent: tuple[str, ...]
 ) -> None:
-    create_site(tmp_path / "sites", PACKAGED_TEMPLATES, "framework.test", template)
-    client = await aiohttp_client(create_app(Settings(sites_dir=tmp_path / "sites", build_dir=tmp_path / "builds", build_user=None)))
+    link_dependencies(create_site(tmp_path / "sites", PACKAGED_TEMPLATES, "framework.test", template))
+    settings = Settings(sites_dir=tmp_path / "sites", build_dir=tmp_path / "builds", build_user=None, backend_url=blog_backend[0])
+    client = await aiohttp_client(create_app(settings))
     host = {"Host": "framework.test"}
     home = await client.get("/", headers=host)
     assert home.status == 200 and heading in await home.text()
