@@ -184,7 +184,10 @@ def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = bu
         handler_args=handler_args(settings),
         # Outermost, so refused framings are counted and logged too. The access log is off in
         # development, where the terminal is for build output.
-        middlewares=[observe_requests(metrics, access_log=not settings.dev), refuse_ambiguous_framing],
+        middlewares=[
+            observe_requests(metrics, access_log=not settings.dev, json_lines=settings.log_format == "json"),
+            refuse_ambiguous_framing,
+        ],
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics

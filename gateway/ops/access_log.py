@@ -1,10 +1,9 @@
 """The one middleware that watches every request: it counts it in the metrics and, where the
-access log is on, writes one line for it (``sitegate.access``)."""
+access log is on, writes one line for it (``sitegate.access``, through ``access_lines``)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -12,9 +11,8 @@ from aiohttp import web
 
 from gateway.forwarding.proxy import UPSTREAM_FAILED
 from gateway.keys import CACHE, KIND, SITE_NAME
+from gateway.ops.access_lines import AccessFields, AccessLines
 from gateway.ops.metrics import NO_SITE, GatewayMetrics
-
-log = logging.getLogger("sitegate.access")
 
 ADMIN_PREFIX = "/_sitegate/"
 # nginx's code for a request whose client left before it was answered.
@@ -23,7 +21,11 @@ CLIENT_GONE = 499
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def observe_requests(metrics: GatewayMetrics, *, access_log: bool) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def observe_requests(
+    metrics: GatewayMetrics, *, access_log: bool, json_lines: bool = False
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    lines = AccessLines(json_lines) if access_log else None
+
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
@@ -47,8 +49,8 @@ def observe_requests(metrics: GatewayMetrics, *, access_log: bool) -> Callable[[
             metrics.count(site, kind, status, body_bytes, seconds)
             if request.get(UPSTREAM_FAILED):
                 metrics.upstream_error(site, status)
-            if access_log:
-                _write(request, site, kind, status, body_bytes, seconds)
+            if lines is not None:
+                lines.add(_fields(request, site, kind, status, body_bytes, seconds))
 
     return observe
 
@@ -62,21 +64,9 @@ def _body_bytes(request: web.Request, response: web.StreamResponse | None) -> in
     return length if length is not None else response.body_length
 
 
-def _write(request: web.Request, site: str, kind: str, status: int, body_bytes: int, seconds: float) -> None:
+def _fields(request: web.Request, site: str, kind: str, status: int, body_bytes: int, seconds: float) -> AccessFields:
     cache = request.get(CACHE, "-")
     if cache == "hit" and status == 304:
         cache = "304"
-    fields = {
-        "site": site,
-        "method": request.method,
-        "path": request.rel_url.raw_path,
-        "status": status,
-        "bytes": body_bytes,
-        "duration_ms": round(seconds * 1000, 2),
-        "cache": cache,
-        "kind": kind,
-    }
-    log.info(
-        "%s %s %s %d %dB %.2fms %s", site, request.method, fields["path"], status, body_bytes, fields["duration_ms"],
-        cache, extra={"access": fields},
-    )
+    duration_ms = round(seconds * 1000, 2)
+    return AccessFields(site, request.method, request.rel_url.raw_path, status, body_bytes, duration_ms, cache, kind)
