@@ -48,6 +48,7 @@ from gateway.ops import routes as ops_routes
 from gateway.ops.access_log import observe_requests
 from gateway.ops.metrics import GatewayMetrics
 from gateway.serving import pages
+from gateway.serving.hot_path import hot_response
 from gateway.serving.redirects import respond_with_rules
 from gateway.sites.directory import SiteDirectory
 from gateway.sites.routing import site_for
@@ -95,6 +96,8 @@ async def handle_site_request(request: web.Request) -> web.StreamResponse:
         page = pages.build_failed(site.name, str(failure.error), failure.error.log or str(failure.error))
         page.body = inject_script(page.body, None)  # so that fixing the file reloads the tab
         return page
+    if not settings.dev and (hot := hot_response(request, build.table, build.rules)) is not None:
+        return hot
     return await respond_with_rules(
         request,
         build.table,
@@ -185,7 +188,9 @@ def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = bu
         # Outermost, so refused framings are counted and logged too. The access log is off in
         # development, where the terminal is for build output.
         middlewares=[
-            observe_requests(metrics, access_log=not settings.dev, json_lines=settings.log_format == "json"),
+            observe_requests(
+                metrics, access_log=settings.access_log and not settings.dev, json_lines=settings.log_format == "json"
+            ),
             refuse_ambiguous_framing,
         ],
     )

@@ -81,6 +81,8 @@ class Settings:
     gateway_url: str = "http://127.0.0.1:3000"
     # "text" lines for a terminal, or "json": one object per line for a log shipper.
     log_format: str = "text"
+    # An access line per request in production (development writes none: its terminal is for builds).
+    access_log: bool = True
     # PATH and HOME of the gateway's environment: all a site's own build or dev command inherits,
     # so it finds node and npm and their caches but never sees the gateway's secrets.
     command_env: tuple[tuple[str, str], ...] = field(default_factory=lambda: _command_env(os.environ))
@@ -202,6 +204,13 @@ def _log_format(value: str) -> str:
     return value
 
 
+def _switch(value: str) -> bool:
+    value = value.strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError("must be 'on' or 'off'")
+    return value == "on"
+
+
 def _text(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -239,6 +248,7 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "DEFAULT_SITE": ("default_site", _text),
     "GATEWAY_URL": ("gateway_url", _url),
     "LOG_FORMAT": ("log_format", _log_format),
+    "ACCESS_LOG": ("access_log", _switch),
 }
 
 

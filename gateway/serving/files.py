@@ -12,7 +12,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from pathlib import Path
 from types import MappingProxyType
@@ -115,6 +115,8 @@ class FileTable:
 
     root: Path
     entries: Mapping[str, FileEntry]
+    # The hot path's answers, worked out once per file and encoding (``serving.hot_path``).
+    replies: dict[tuple[str, str], Mapping[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def scan(cls, root: Path, previous: FileTable | None = None) -> FileTable:

@@ -34,3 +34,11 @@ async def test_development_writes_no_access_log(aiohttp_client, tmp_path: Path, 
     with caplog.at_level(logging.INFO, logger="sitegate.access"):
         assert (await client.get("/", headers={"Host": "a.test"})).status == 200
     assert not [record for record in caplog.records if record.name == "sitegate.access"]
+
+
+async def test_an_operator_can_turn_the_access_log_off(aiohttp_client, tmp_path: Path, caplog) -> None:
+    write_site(tmp_path / "sites", "a.test", {"public/index.html": "a"})
+    client = await aiohttp_client(create_app(settings_for(tmp_path, access_log=False)))
+    with caplog.at_level(logging.INFO, logger="sitegate.access"):
+        assert (await client.get("/", headers={"Host": "a.test"})).status == 200
+    assert not [record for record in caplog.records if record.name == "sitegate.access"]
