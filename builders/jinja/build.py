@@ -32,7 +32,7 @@ from builders.jinja.render import (
     worker_ready,
 )
 from builders.jinja.tailwind import OUTPUT as TAILWIND_OUTPUT
-from builders.jinja.tailwind import build_tailwind, tailwind_inputs, uses_tailwind
+from builders.jinja.tailwind import build_tailwind, tailwind_content, tailwind_inputs, uses_tailwind
 from builders.jinja.theme import theme_css, validate_theme
 from builders.paths import Boundary
 from builders.workers import ProcessWorkers
@@ -270,14 +270,14 @@ class SiteBuild:
         deps = frozenset(str(path) for path in tailwind_inputs(self.site_dir)).union(
             templates, markers, *(self.dependencies[output] for output in html_now)
         )
-        fresh_html = any(output.endswith(".html") for output in self.rendered)
-        if html_now == html_before and not fresh_html and self._reuse(reuse, TAILWIND_OUTPUT):
-            self.dependencies[TAILWIND_OUTPUT] = deps
-            return
-        with tempfile.TemporaryDirectory(prefix="sitegate-tailwind-") as work:
-            self.log.append(build_tailwind(self.ctx, self.site_dir, Path(work), self.within, folders))
+        fresh_html = {output for output in self.rendered if output.endswith(".html")}
+        if not (html_now == html_before and not fresh_html and self._reuse(reuse, TAILWIND_OUTPUT)):
+            content = tailwind_content(self.ctx, html_now, fresh_html, templates)
+            warm = (self.memory.tailwind, content) if self.ctx.dev else None
+            with tempfile.TemporaryDirectory(prefix="sitegate-tailwind-") as work:
+                self.log.append(build_tailwind(self.ctx, self.site_dir, Path(work), self.within, folders, warm))
+            self.rendered.append(TAILWIND_OUTPUT)
         self.dependencies[TAILWIND_OUTPUT] = deps
-        self.rendered.append(TAILWIND_OUTPUT)
 
     def _template_folders(self) -> list[Path]:
         """Where class names are written as the author wrote them: a page shows a class passed

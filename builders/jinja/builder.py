@@ -68,7 +68,9 @@ class JinjaBuilder:
                 raise
             # Cut off anywhere: what it remembered of the site may be half updated.
             with self._memories_lock:
-                self._memories.pop(site_dir, None)
+                forgotten = self._memories.pop(site_dir, None)
+            if forgotten is not None:
+                forgotten.tailwind.close()
             if deadline.fired is BuildStopped:
                 raise BuildStopped() from None
             raise BuildError(

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from builders.jinja.env import TemplateMemory
 from builders.jinja.plan import BlogPlanner
 from builders.jinja.posts import PostStore
+from builders.jinja.tailwind_server import TailwindServer
 
 # Rendered Markdown kept per site: enough for a feed and the pages an edit renders in-process.
 POST_HTML_KEPT = 256
@@ -32,3 +33,5 @@ class SiteMemory:
         self.input_paths: dict[str, Path] = {}
         # The last sitemap, by every page's URL and each post's date.
         self.sitemap: tuple[Hashable, bytes] | None = None
+        # In development: the site's Tailwind, kept loaded between builds (its Node process).
+        self.tailwind = TailwindServer()

@@ -4,12 +4,14 @@ installed into the site's ``node_modules`` when missing or when the lock file ch
 ``tailwind.config.js``.
 
 The result is served as ``/tailwind.css``, a stable name rather than a fingerprinted one: the
-pages are its input, so its hash cannot be known while they render.
+pages are its input, so its hash cannot be known while they render. In development a site's
+Tailwind stays loaded between builds (``tailwind_server``); production runs the CLI, minified.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from builders.command import npm
 from builders.command.environment import command_environment
 from builders.command.process import Command, OutputLog, run
 from builders.errors import BuildError
+from builders.jinja.tailwind_server import TailwindContent, TailwindJob, TailwindServer
 from builders.paths import Boundary
 
 OUTPUT = "tailwind.css"
@@ -52,11 +55,39 @@ def tailwind_inputs(site_dir: Path) -> list[Path]:
     return [site_dir / name for name in names]
 
 
+def tailwind_content(
+    ctx: BuildContext, pages: Collection[str], rendered: Collection[str], templates: Collection[str]
+) -> TailwindContent:
+    """What the warm Tailwind reads: each HTML output of the build (``pages``, those ``rendered``
+    anew among them) where its text is now, and each template by its digest."""
+    folders = (ctx.out_dir,) + ((ctx.previous.out_dir,) if ctx.previous is not None else ())
+    return TailwindContent(
+        pages={page: tuple(folder / page for folder in folders) for page in pages},
+        rendered=frozenset(rendered),
+        templates={path: ctx.input_digests.get(path) or _stamp(path) for path in templates},
+    )
+
+
+def _stamp(path: str) -> str:
+    """A file's version without a digest (a builder used on its own): its time and size."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "gone"
+    return f"{info.st_mtime_ns}:{info.st_size}"
+
+
 def build_tailwind(
-    ctx: BuildContext, site_dir: Path, work_dir: Path, within: Boundary, template_folders: Sequence[Path] = ()
+    ctx: BuildContext,
+    site_dir: Path,
+    work_dir: Path,
+    within: Boundary,
+    template_folders: Sequence[Path] = (),
+    warm: tuple[TailwindServer, TailwindContent] | None = None,
 ) -> str:
     """Write ``tailwind.css`` into the build from the HTML already in it and the HTML templates
-    in ``template_folders``; returns the log. Its config and input are read through ``within``."""
+    in ``template_folders``; returns the log. Its config and input are read through ``within``.
+    With ``warm`` (development), the site's warm Tailwind compiles from that content, if it can."""
     install = npm.install_for(site_dir, None)
     if install is None:
         raise BuildError("a Tailwind site needs a package.json that pins tailwindcss", file="package.json")
@@ -76,13 +107,21 @@ def build_tailwind(
     if not within.holds(str(source)):
         source = work_dir / "tailwind-input.css"
         source.write_text(DEFAULT_INPUT)
+    config = tailwind_config(site_dir, within)
+    if warm is not None:
+        server, content = warm
+        job = TailwindJob(source, config, ctx.out_dir / OUTPUT, not ctx.dev, content)
+        done, note = server.compile(job, Command((), site_dir, env, ctx.timeout), npm.dependency_key(install), ctx.stopping)
+        if note:
+            output.note(note)
+        if done:
+            return output.text()
     argv = [str(site_dir / _BINARY), "--input", str(source), "--output", str(ctx.out_dir / OUTPUT)]
     content = [ctx.out_dir, *template_folders]
     # The CLI takes its content globs as one comma-separated list.
     if any("," in str(folder) for folder in content):
         raise BuildError(f"Tailwind cannot scan a folder whose path has a comma: {', '.join(map(str, content))}")
     argv += ["--content", ",".join(str(folder / "**" / "*.html") for folder in content)]
-    config = tailwind_config(site_dir, within)
     if config is not None:
         argv += ["--config", str(config)]
     if not ctx.dev:
