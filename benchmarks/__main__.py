@@ -1,5 +1,7 @@
 """``python -m benchmarks`` (``make bench``): sitegate against MkDocs, Pelican and a floor script,
-one run, one machine, one corpus; figures to ``benchmarks/RESULTS.md``.
+and (issue 14) serving and forwarding under load against nginx, aiohttp and Starlette, one run,
+one machine, one corpus; figures to ``benchmarks/RESULTS.md``. ``--quick`` (``make bench
+QUICK=1``): issue 14's part only, shrunk to run in under two minutes.
 
 Phases run one after another (never side by side: the machine has two cores), each on its own
 fresh copy of the corpus under ``benchmarks/.work/run``. The cold builds, sitegate's and the
@@ -27,6 +29,8 @@ from benchmarks.build_bench import (
     pick_posts,
 )
 from benchmarks.corpus import DEFAULT_COUNT, DEFAULT_SEED, CorpusPost, generate_posts
+from benchmarks.load_bench import measure_load
+from benchmarks.load_report import method, quick_document, sections, target_rows
 from benchmarks.machine import describe_machine
 from benchmarks.mkdocs_serve import ServeFigures, measure_mkdocs_serve
 from benchmarks.peers import (
@@ -49,8 +53,9 @@ from benchmarks.projects import (
     write_sitegate_site,
 )
 from benchmarks.reload_bench import ReloadFigures, measure_reload
-from benchmarks.report import PeerFigures, RunFigures, render
+from benchmarks.report import PeerFigures, RunFigures, Sections, render
 from benchmarks.stats import Samples
+from benchmarks.tailwind_bench import measure_tailwind_edits
 
 HERE = Path(__file__).resolve().parent
 
@@ -81,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--production-edits", type=int, default=3, help="edits rebuilt through the production hook")
     parser.add_argument("--work", type=Path, default=HERE / ".work", help="scratch folder (git-ignored)")
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="issue 14's load measurements shrunk, without the build and reload sections (under 2 minutes)",
+    )  # fmt: skip
     return parser
 
 
@@ -100,6 +109,13 @@ def main(argv: Sequence[str]) -> int:
 
     progress.say("installing the peers into their own virtualenv (once)")
     peers = ensure_peers(work)
+    command = shlex.join(["python", "-m", "benchmarks", *argv]) if argv else "make bench"
+    if args.quick:
+        command = "make bench QUICK=1" if argv == ["--quick"] else command
+        load = measure_load(run_dir, peers.python, True, progress.say)
+        tailwind = _tailwind(run_dir, True, progress)
+        text = quick_document(command, machine, peers.versions, progress.elapsed, load, tailwind)
+        return _write(args.results, text, progress)
     posts = generate_posts(args.posts, args.seed)
     progress.say(f"corpus: {len(posts)} posts, seed {args.seed}")
     floor_site = write_sitegate_site(posts, run_dir / "floor" / "sites")
@@ -147,12 +163,14 @@ def main(argv: Sequence[str]) -> int:
     progress.say(f"  one-post edit median {builder.post_edits.timings.median * 1000:.0f} ms")
     measured = asyncio.run(_measure_live(args, peers, posts, mkdocs_project, run_dir, progress))
     manager, rebuilds, reload, serve_dirty, serve = measured
+    load = measure_load(run_dir, peers.python, False, progress.say)
+    tailwind = _tailwind(run_dir, False, progress)
     production = ProductionFigures(
         Samples(tuple(request.seconds for request in first_requests)), first_requests[-1].build, rebuilds
     )
 
     figures = RunFigures(
-        command=shlex.join(["python", "-m", "benchmarks", *argv]) if argv else "make bench",
+        command=command,
         machine=machine,
         seed=args.seed,
         posts=posts,
@@ -163,9 +181,19 @@ def main(argv: Sequence[str]) -> int:
         reload=reload,
         total_seconds=progress.elapsed,
     )
-    text = render(figures)
-    args.results.write_text(text, encoding="utf-8")
-    progress.say(f"written {args.results}")
+    more = Sections(tuple(target_rows(load)), (*sections(load), *tailwind), tuple(method(load)))
+    return _write(args.results, render(figures, more), progress)
+
+
+def _tailwind(run_dir: Path, quick: bool, progress: Progress) -> list[str]:
+    """The Tailwind dev-edit section (benchmarks/tailwind_bench.py), ready markdown."""
+    progress.say("issue 14: Tailwind dev edits")
+    return [*measure_tailwind_edits(run_dir / "tailwind", quick).rstrip("\n").splitlines(), ""]
+
+
+def _write(results: Path, text: str, progress: Progress) -> int:
+    results.write_text(text, encoding="utf-8")
+    progress.say(f"written {results}")
     print(text.split("## Issue 3", 1)[0])
     return 0
 

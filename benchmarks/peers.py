@@ -17,7 +17,7 @@ FLOOR_SCRIPT = Path(__file__).with_name("floor.py")
 _VERSIONS_SCRIPT = (
     "import importlib.metadata as m, json; "
     "print(json.dumps({n: m.version(n) for n in ('mkdocs', 'pelican', 'markdown', 'markdown-it-py', "
-    "'jinja2', 'pygments', 'pyyaml')}))"
+    "'jinja2', 'pygments', 'pyyaml', 'starlette', 'uvicorn', 'h11')}))"
 )
 
 
@@ -31,6 +31,9 @@ def peer_requirements() -> tuple[str, ...]:
         "pyyaml==6.0.4",
         f"markdown-it-py=={version('markdown-it-py')}",
         f"jinja2=={version('jinja2')}",
+        # The static-serving peer: Starlette's StaticFiles under uvicorn (plain: h11, asyncio).
+        "starlette==1.10.0",
+        "uvicorn==0.55.0",
     )
 
 

@@ -50,8 +50,24 @@ class RunFigures:
     total_seconds: float
 
 
-def render(run: RunFigures) -> str:
-    return "\n".join([*_header(run), *_targets(run), *_cold(run), *_edits(run), *_reload(run), *_method(run)]) + "\n"
+def render(run: RunFigures, more: Sections | None = None) -> str:
+    """RESULTS.md; ``more`` adds the rows, sections and notes of the measurements beside these."""
+    more = more or Sections((), (), ())
+    targets = _targets(run)
+    return "\n".join([
+        *_header(run), *targets[:-1], *more.target_rows, "", *more.sections, *_cold(run), *_edits(run),
+        *_reload(run), *_method(run), *more.method,
+    ]) + "\n"  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sections:
+    """Lines from other measurements of the same run: rows for the targets table, whole sections,
+    and notes for the end of "How it is measured"."""
+
+    target_rows: tuple[str, ...]
+    sections: tuple[str, ...]
+    method: tuple[str, ...]
 
 
 def _verdict(met: bool) -> str:
