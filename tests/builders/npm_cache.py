@@ -15,6 +15,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+from builders.command.npm import dependency_key as npm_key
 from builders.command.npm import ensure_installed, install_for
 from builders.command.process import OutputLog
 from gateway.config import Settings
@@ -44,3 +45,16 @@ def installed(site: Path) -> Path:
 def link_dependencies(site: Path) -> None:
     """``site/node_modules`` → the shared install of its dependencies."""
     (site / "node_modules").symlink_to(installed(site), target_is_directory=True)
+
+
+def copy_dependencies(site: Path) -> None:
+    """``site/node_modules``: a copy of the shared install, stamped as ``site``'s own install, so
+    a build takes it as up to date (a link would be replaced by the build's own ``npm ci``, the
+    lockfile naming each site)."""
+    source = installed(site)
+    with open(source.parent.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.copytree(source, site / "node_modules", symlinks=True)
+    install = install_for(site, None)
+    assert install is not None
+    install.stamp.write_text(npm_key(install))
