@@ -18,6 +18,7 @@ from pathlib import Path
 
 from benchmarks.contenders import (
     Server,
+    Spec,
     free_port,
     nginx_spec,
     nginx_static_block,
@@ -120,7 +121,7 @@ def measure_serving(work: Path, peers_python: Path, rounds: int, seconds: int, c
     work = work.resolve()
     shutil.rmtree(work, ignore_errors=True)
     sites, plain = work / "sites", work / "plain"
-    public = write_static_site(sites)
+    write_static_site(sites)
     write_files(plain)
     unavailable: dict[str, str] = {}
     many_cores = (os.cpu_count() or 1) >= 3
@@ -134,9 +135,8 @@ def measure_serving(work: Path, peers_python: Path, rounds: int, seconds: int, c
     with ExitStack() as stack:
         targets: list[_Target] = []
 
-        def start(name: str, spec_maker: Callable[[], object], host: str | None, load_cores: str = str(LOAD_CORE)) -> None:
-            spec = spec_maker()
-            targets.append(_Target(name, stack.enter_context(Server.start(spec)), host, load_cores))  # type: ignore[arg-type]
+        def start(name: str, spec: Callable[[], Spec], host: str | None, load_cores: str = str(LOAD_CORE)) -> None:
+            targets.append(_Target(name, stack.enter_context(Server.start(spec())), host, load_cores))
 
         start(SITEGATE_ONE, lambda: sitegate_spec(SITEGATE_ONE, sites, work / "builds-1", work / "sitegate-1.log"), SITE)
         if workers_available():
@@ -151,7 +151,7 @@ def measure_serving(work: Path, peers_python: Path, rounds: int, seconds: int, c
         start("aiohttp `web.static`", lambda: peer_spec("web.static", here, "static", str(plain), work / "static.log"), None)
         start("Starlette `StaticFiles` (uvicorn)",
               lambda: peer_spec("starlette", peers_python, "starlette", str(plain), work / "starlette.log"), None)  # fmt: skip
-        etags = _warm_up(targets, public, warm_up, say)
+        etags = _warm_up(targets, warm_up, say)
         files = tuple(file for file in FILES if file[0] in sizes)
         cases = (*(label for label, _name, _size in files), NOT_MODIFIED)
         runs: dict[tuple[str, str], list[LoadRun]] = {}
@@ -168,7 +168,7 @@ def measure_serving(work: Path, peers_python: Path, rounds: int, seconds: int, c
     return ServingFigures(cells, names, cases, unavailable, rounds, seconds, connections, workers_note)
 
 
-def _warm_up(targets: list[_Target], public: Path, load: bool, say: Callable[[str], None]) -> dict[str, str]:
+def _warm_up(targets: list[_Target], load: bool, say: Callable[[str], None]) -> dict[str, str]:
     """Each contender answers every file once (sitegate builds the site on its first request)
     and has its ETag read for the 304 runs; with ``load``, a short wrk run warms each up."""
     etags = {}
@@ -188,5 +188,4 @@ def _warm_up(targets: list[_Target], public: Path, load: bool, say: Callable[[st
                     (target.server.pid,))  # fmt: skip
         say(f"  {target.name}: ready")
     wait_idle(tuple(target.server.pid for target in targets))
-    assert public.is_dir()
     return etags
