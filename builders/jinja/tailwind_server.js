@@ -4,11 +4,12 @@
 // line on stdin and answers each with one JSON line on stdout:
 //   {"input": css file or null, "config": config file or null, "output": file to write,
 //    "minify": bool, "files": [[key, path], ...], "removed": [key, ...]}
-//   → {"ok": true, "compiled": bool, "fresh": bool, "ms": n} or {"ok": false, "error": text}
+//   → {"ok": true, "compiled": bool, "fresh": bool, "patched": bool, "ms": n}
+//     or {"ok": false, "error": text}
 // It does what the CLI (`tailwindcss --watch`) does between rebuilds: one Tailwind context,
 // fed only the content that changed; every class it ever saw stays in it, as in the CLI's watch
-// mode. The content of every key is kept, so a new context (the config or the stylesheet's
-// `@layer` rules changed) is fed all of it again. When the stylesheet is as it was and the
+// mode. The content of every key is kept, so a new context (the config changed, or the
+// stylesheet's `@layer` rules did beyond what patchLayers can swap in) is fed all of it again. When the stylesheet is as it was and the
 // changed content brings no new rule (Tailwind's own extractor and generateRules decide), the
 // CSS is the last one, written again without the rest of a compile.
 // It ends when stdin closes: its gateway is gone.
@@ -37,6 +38,8 @@ const contents = new Map();
 let context = null;
 let configStamp = null;
 let layerSignature = null;
+// The nodes of the stylesheet's `@layer` rules the context holds as plugins, in order.
+let layerNodes = [];
 let sourceStamp = null;
 let configFiles = [];
 let cssFiles = [];
@@ -66,6 +69,61 @@ function layersOf(root) {
   return layers.includes(null) ? null : JSON.stringify(layers);
 }
 
+// The top-level nodes of the `@layer base|components|utilities` rules, as collectLayerPlugins
+// (setupContextUtils.js) makes each a plugin of the context.
+function layerChildren(root) {
+  const nodes = [];
+  root.walkAtRules("layer", (rule) => {
+    if (["base", "components", "utilities"].includes(rule.params)) {
+      for (const node of rule.nodes) nodes.push({ layer: rule.params, node });
+    }
+  });
+  return nodes;
+}
+
+// What decides the classes a layer node stands for (its identifiers): its selectors.
+function shapeOf(node) {
+  const shape = [node.type, node.type === "atrule" ? `${node.name} ${node.params}` : node.selector];
+  if (node.walkRules) node.walkRules((rule) => shape.push(rule.selector));
+  return JSON.stringify(shape);
+}
+
+// A stylesheet edit that changed only the insides of `@layer` rules (every node keeps its place
+// and selectors: an `@apply` list, a declaration) swaps the edited nodes in the context's plugin
+// table in place of a new context, which costs ten times more. Everything generated from the
+// table is made again; which candidates are classes at all cannot have changed.
+function patchLayers(root) {
+  const now = layerChildren(root);
+  if (now.length !== layerNodes.length) return false;
+  for (let i = 0; i < now.length; i++) {
+    if (now[i].layer !== layerNodes[i].layer || shapeOf(now[i].node) !== shapeOf(layerNodes[i].node)) return false;
+  }
+  const swapped = new Map();
+  for (let i = 0; i < now.length; i++) {
+    if (String(now[i].node) !== String(layerNodes[i].node)) {
+      swapped.set(layerNodes[i].node, now[i].node);
+      layerNodes[i] = now[i];
+    }
+  }
+  for (const entries of context.candidateRuleMap.values()) {
+    for (const entry of entries) {
+      if (Array.isArray(entry) && swapped.has(entry[1])) entry[1] = swapped.get(entry[1]);
+    }
+  }
+  // As collectLayerPlugins leaves the root: without its `@layer` rules.
+  root.walkAtRules("layer", (rule) => {
+    if (["base", "components", "utilities"].includes(rule.params)) rule.remove();
+  });
+  context.classCache.clear();
+  context.candidateRuleCache.clear();
+  context.ruleCache.clear();
+  context.applyClassCache.clear();
+  context.postCssNodeCache.clear();
+  context.stylesheetCache = null;
+  context.changedContent = [...contents.values()];
+  return true;
+}
+
 // The CLI's own plugins around Tailwind (lib/cli/build/plugin.js): `@import`s inlined except
 // Tailwind's own, the output formatted, autoprefixed and, for production, minified.
 function processor(minify, setupContext) {
@@ -91,7 +149,10 @@ function processor(minify, setupContext) {
       postcssPlugin: "tailwindcss",
       async Once(root, { result }) {
         const layers = layersOf(root);
-        await processTailwindFeatures(({ createContext }) => () => setupContext(createContext, layers))(root, result);
+        await processTailwindFeatures(({ createContext }) => (tree) => setupContext(createContext, layers, tree))(
+          root,
+          result,
+        );
       },
     },
     !minify && formatNodes,
@@ -174,16 +235,21 @@ async function compile(request) {
     return { ok: true, compiled: false, fresh: false, ms: elapsed() };
   }
   let fresh = false;
-  const setupContext = (createContext, layers) => {
-    if (!sameConfig || layers === null || layers !== layerSignature) {
+  let patched = false;
+  const setupContext = (createContext, layers, root) => {
+    if (sameConfig && layers !== null && layers === layerSignature) {
+      context.changedContent = changed;
+    } else if (sameConfig && layers !== null && layerSignature !== null && patchLayers(root)) {
+      layerSignature = layers;
+      patched = true;
+    } else {
       context = null;
       const config = loadSiteConfig(request.config);
+      layerNodes = layerChildren(root);
       context = createContext(config, []);
       context.changedContent = [...contents.values()];
       layerSignature = layers;
       fresh = true;
-    } else {
-      context.changedContent = changed;
     }
     return context;
   };
@@ -197,21 +263,24 @@ async function compile(request) {
   sourceStamp = JSON.stringify([css, mtimes(cssFiles)]);
   lastCss = result.css;
   fs.writeFileSync(request.output, lastCss);
-  return { ok: true, compiled: true, fresh, ms: elapsed() };
+  return { ok: true, compiled: true, fresh, patched, ms: elapsed() };
 }
 
 let queue = Promise.resolve();
-readline.createInterface({ input: process.stdin }).on("line", (line) => {
-  queue = queue.then(async () => {
-    let answer;
-    try {
-      answer = await compile(JSON.parse(line));
-    } catch (error) {
-      // The next request starts from a new context: this one may be half updated.
-      context = null;
-      answer = { ok: false, error: String((error && error.stack) || error) };
-    }
-    process.stdout.write(JSON.stringify(answer) + "\n");
-  });
-}).on("close", () => queue.then(() => process.exit(0)));
+readline
+  .createInterface({ input: process.stdin })
+  .on("line", (line) => {
+    queue = queue.then(async () => {
+      let answer;
+      try {
+        answer = await compile(JSON.parse(line));
+      } catch (error) {
+        // The next request starts from a new context: this one may be half updated.
+        context = null;
+        answer = { ok: false, error: String((error && error.stack) || error) };
+      }
+      process.stdout.write(JSON.stringify(answer) + "\n");
+    });
+  })
+  .on("close", () => queue.then(() => process.exit(0)));
 process.stdout.write(JSON.stringify({ ok: true, ready: true }) + "\n");

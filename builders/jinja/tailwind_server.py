@@ -117,7 +117,7 @@ class TailwindServer:
         self._pages = set(content.pages)
         self._templates = dict(content.templates)
         how = "compiled" if answer.get("compiled") else "no new rules, the last CSS kept"
-        fresh = ", new context" if answer.get("fresh") else ""
+        fresh = ", new context" if answer.get("fresh") else ", @layer rules swapped in" if answer.get("patched") else ""
         milliseconds = float(answer.get("ms", 0))
         return True, f"[sitegate] Tailwind (development process {self._resident.pid}{fresh}): {how} in {milliseconds:.0f} ms"
 

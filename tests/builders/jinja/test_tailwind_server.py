@@ -100,14 +100,35 @@ def test_stylesheet_edits_inside_and_outside_layers(site: Path, builder: JinjaBu
     built = dev(site, builder, built)
     assert ".plain-rule" in built.read("tailwind.css") and "new context" not in built.result.log
     assert built.read("tailwind.css") == cli_css(built, site)
-    # A component's @apply list changes: a new context, and the component's new look.
-    text = sheet.read_text()
-    assert ".sg-nav {" in text or ".sg-nav{" in text
-    sheet.write_text(re.sub(r"(\.sg-nav \{ @apply )", r"\1skew-x-12 ", text, count=1))
+    # A component's @apply list, then a base rule's: swapped into the context.
+    sheet.write_text(sheet.read_text().replace(".sg-nav { @apply ", ".sg-nav { @apply skew-x-12 ", 1))
+    built = dev(site, builder, built)
+    assert "@layer rules swapped in" in built.result.log
+    assert "--tw-skew-x: 12deg" in built.read("tailwind.css")
+    assert built.read("tailwind.css") == cli_css(built, site)
+    sheet.write_text(sheet.read_text().replace("main > h1 { @apply mb-10 ", "main > h1 { @apply mb-12 ", 1))
+    built = dev(site, builder, built)
+    assert "@layer rules swapped in" in built.result.log
+    assert built.read("tailwind.css") == cli_css(built, site)
+    # A new component, and a rule that now mixes declarations with @apply: a new context.
+    sheet.write_text(sheet.read_text().replace("@layer components {", "@layer components {\n  .sg-new { @apply p-1; }", 1))
     built = dev(site, builder, built)
     assert "new context" in built.result.log
     assert built.read("tailwind.css") == cli_css(built, site)
-    assert "skewX(12deg)" in built.read("tailwind.css") or "--tw-skew-x: 12deg" in built.read("tailwind.css")
+    sheet.write_text(sheet.read_text().replace(".sg-new { @apply p-1; }", ".sg-new { color: red; @apply p-2; }", 1))
+    built = dev(site, builder, built)
+    assert "new context" in built.result.log
+    assert built.read("tailwind.css") == cli_css(built, site)
+
+
+def test_a_config_edit_makes_a_new_context_from_the_new_config(site: Path, builder: JinjaBuilder) -> None:
+    first = dev(site, builder)
+    config = site / "tailwind.config.js"
+    config.write_text(config.read_text().replace('900: "#450a0a"', '900: "#123456"'))
+    after = dev(site, builder, first)
+    assert "new context" in after.result.log
+    assert "#123456" in after.read("tailwind.css") or "18 52 86" in after.read("tailwind.css")
+    assert after.read("tailwind.css") == cli_css(after, site)
 
 
 def test_a_killed_process_is_started_again(site: Path, builder: JinjaBuilder) -> None:
