@@ -32,8 +32,7 @@ _TRASH_PREFIX = ".trash-"
 # A temporary file or link lives for microseconds; one this old was left by a crash.
 _LEFT_OVER_AFTER_SECONDS = 60
 CURRENT = "current"
-# In the build folder (above the sites): touched whenever a site's ``current`` moves, for the
-# other processes serving from this folder (``building.follow``).
+# Above the sites, touched when a ``current`` moves: other processes follow (``building.follow``).
 PUBLISHED = ".published"
 WORKSPACE = ".workspace"
 _LOCK = ".lock"
@@ -102,8 +101,7 @@ class SiteBuildDir:
 
     @contextmanager
     def locked(self, stopping: threading.Event) -> Iterator[None]:
-        """Held while one process builds the site, so the others (``--workers``) wait for its
-        build rather than make it again; given up waiting when ``stopping`` is set."""
+        """Held while a process builds the site: the others (``--workers``) wait for its build."""
         self.root.mkdir(parents=True, exist_ok=True)
         lock = os.open(self.root / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -210,6 +208,8 @@ class SiteBuildDir:
             return []
         records = sorted(self.root.glob("*.json"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
         kept = {path.stem for path in records[:keep]} | protect
+        # A failure newer than every build leaves only its log, which says why the site failed.
+        newest = records[0].stat().st_mtime_ns if records else 0
         removed: list[str] = []
         for entry in self.root.iterdir():
             name = entry.name
@@ -227,7 +227,7 @@ class SiteBuildDir:
             if name == CURRENT or name.startswith("."):
                 continue
             build_id = name.split(".", 1)[0]
-            if build_id in kept:
+            if build_id in kept or (name.endswith(".log") and entry.stat().st_mtime_ns >= newest):
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 self._to_trash(entry)

@@ -6,6 +6,7 @@ import errno
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,16 @@ def test_a_publish_that_fails_removes_its_staging_folder(tmp_path: Path, monkeyp
     with pytest.raises(OSError):
         builds.publish(staging, record("abc"), "log")
     assert not staging.exists() and builds.find("abc") is None
+
+
+def test_pruning_keeps_the_log_of_a_failure_newer_than_every_build(tmp_path: Path) -> None:
+    """It is all that says why the site failed (``sitegate sites``, the status page)."""
+    build_dir = SiteBuildDir(tmp_path / "site.test")
+    for number in range(4):
+        build_dir.output(f"b{number}").mkdir(parents=True)
+        build_dir.write_record(BuildRecord(f"b{number}", {}, {}, (), 0.1))
+        time.sleep(0.01)
+    build_dir.write_log("failed", "boom")
+    build_dir.prune(keep=2, protect=set())
+    assert (build_dir.root / "failed.log").is_file()
+    assert not build_dir.output("b0").exists()

@@ -32,14 +32,17 @@ def stream() -> Iterator[CountingStream]:
     """A plain stream handler on the root logger, as configure_logging leaves it."""
     stream = CountingStream()
     handler = logging.StreamHandler(stream)
-    root = logging.getLogger()
-    level, root.level = root.level, logging.INFO
+    root, access = logging.getLogger(), logging.getLogger("sitegate.access")
+    levels = root.level, access.level
+    root.setLevel(logging.INFO)
+    access.setLevel(logging.NOTSET)
     root.addHandler(handler)
     try:
         yield stream
     finally:
         root.removeHandler(handler)
-        root.level = level
+        root.setLevel(levels[0])
+        access.setLevel(levels[1])
 
 
 async def test_a_turn_of_the_loop_is_one_write_of_logging_s_own_lines(stream: CountingStream) -> None:
