@@ -75,9 +75,12 @@ class Resident:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def stderr(self) -> str:
-        """Its last lines of stderr."""
-        return "\n".join(self._stderr)
+    def take_stderr(self) -> str:
+        """Its lines of stderr since the last call (the last 200 at most)."""
+        lines = []
+        while self._stderr:
+            lines.append(self._stderr.popleft())
+        return "\n".join(lines)
 
     def read(self, timeout: float) -> dict[str, Any]:
         """Its next line, as a JSON object."""

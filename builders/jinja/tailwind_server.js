@@ -9,9 +9,10 @@
 // It does what the CLI (`tailwindcss --watch`) does between rebuilds: one Tailwind context,
 // fed only the content that changed; every class it ever saw stays in it, as in the CLI's watch
 // mode. The content of every key is kept, so a new context (the config changed, or the
-// stylesheet's `@layer` rules did beyond what patchLayers can swap in) is fed all of it again. When the stylesheet is as it was and the
-// changed content brings no new rule (Tailwind's own extractor and generateRules decide), the
-// CSS is the last one, written again without the rest of a compile.
+// stylesheet's `@layer` rules did beyond what patchLayers can swap in) is fed all of it again.
+// When the stylesheet is as it was and the changed content brings no new rule (Tailwind's own
+// extractor and generateRules decide), the CSS is the last one, written again without the rest
+// of a compile. Its output is the CLI's: the same plugins around Tailwind, the same packages.
 // It ends when stdin closes: its gateway is gone.
 "use strict";
 const fs = require("fs");
@@ -22,7 +23,18 @@ const tailwind = process.argv[2];
 const load = (relative) => require(path.join(tailwind, relative));
 const deps = load("lib/cli/build/deps.js");
 const { formatNodes } = load("lib/cli/build/utils.js");
-const processTailwindFeatures = load("lib/processTailwindFeatures.js").default;
+const { createContext } = load("lib/lib/setupContextUtils.js");
+const { issueFlagNotices } = load("lib/featureFlags.js");
+const step = (name) => load(`lib/lib/${name}.js`).default;
+const normalizeTailwindDirectives = step("normalizeTailwindDirectives");
+const partitionApplyAtRules = step("partitionApplyAtRules");
+const expandTailwindAtRules = step("expandTailwindAtRules");
+const expandApplyAtRules = step("expandApplyAtRules");
+const evaluateTailwindFunctions = step("evaluateTailwindFunctions");
+const substituteScreenAtRules = step("substituteScreenAtRules");
+const resolveDefaultsAtRules = step("resolveDefaultsAtRules");
+const collapseAdjacentRules = step("collapseAdjacentRules");
+const collapseDuplicateDeclarations = step("collapseDuplicateDeclarations");
 const resolveConfig = load("resolveConfig.js");
 const { loadConfig } = load("lib/lib/load-config.js");
 const getModuleDependencies = load("lib/lib/getModuleDependencies.js").default;
@@ -44,6 +56,8 @@ let sourceStamp = null;
 let configFiles = [];
 let cssFiles = [];
 let lastCss = null;
+// Counts the contexts made and patched: what was remembered of an earlier one is forgotten.
+let contextGeneration = 0;
 
 function mtimes(files) {
   return files.map((file) => {
@@ -67,6 +81,84 @@ function layersOf(root) {
     else if (rule.name === "layer") layers.push(String(rule));
   });
   return layers.includes(null) ? null : JSON.stringify(layers);
+}
+
+// Tailwind's own steps (processTailwindFeatures.js), but for @apply: see applyRemembered.
+async function tailwindFeatures(root, result, setupContext) {
+  normalizeTailwindDirectives(root);
+  partitionApplyAtRules()(root, result);
+  const context = setupContext(root);
+  if (context.tailwindConfig.separator === "-") {
+    throw new Error("The '-' character cannot be used as a custom separator in JIT mode due to parsing ambiguity.");
+  }
+  issueFlagNotices(context.tailwindConfig);
+  await expandTailwindAtRules(context)(root, result);
+  partitionApplyAtRules()(root, result);
+  applyRemembered(context, root, result);
+  evaluateTailwindFunctions(context)(root, result);
+  substituteScreenAtRules(context)(root, result);
+  resolveDefaultsAtRules(context)(root, result);
+  collapseAdjacentRules(context)(root, result);
+  collapseDuplicateDeclarations(context)(root, result);
+}
+
+// What each rule of the context's layers with an `@apply` in it became, from earlier compiles:
+// expanding them is most of a compile, and gives the same nodes every time for the same context
+// and the same rules of the author's own (which an `@apply` may name). Rules of the author's
+// own with an `@apply` are expanded every time.
+const applied = new Map();
+let appliedFor = null;
+
+function applyRemembered(context, root, result) {
+  const own = [];
+  root.each((node) => {
+    if (!(node.raws.tailwind && node.raws.tailwind.layer !== undefined)) own.push(String(node));
+  });
+  const scope = [context, contextGeneration, JSON.stringify(own)];
+  if (appliedFor === null || scope.some((part, i) => part !== appliedFor[i])) {
+    applied.clear();
+    appliedFor = scope;
+  }
+  const parents = new Set();
+  root.walkAtRules("apply", (rule) => parents.add(rule.parent));
+  const fresh = [];
+  for (const parent of parents) {
+    if (!generated(parent)) continue;
+    const key = keyOf(parent);
+    const known = applied.get(key);
+    if (known !== undefined) {
+      parent.replaceWith(known.map((node) => node.clone()));
+      continue;
+    }
+    const start = postcss.comment({ text: "sitegate-apply" });
+    const end = postcss.comment({ text: "sitegate-apply-end" });
+    parent.before(start);
+    parent.after(end);
+    fresh.push([key, start, end]);
+  }
+  expandApplyAtRules(context)(root, result);
+  for (const [key, start, end] of fresh) {
+    const made = [];
+    for (let node = start.next(); node !== undefined && node !== end; node = node.next()) made.push(node);
+    if (end.parent !== undefined && start.parent === end.parent) applied.set(key, made.map((node) => node.clone()));
+    start.remove();
+    end.remove();
+  }
+}
+
+function generated(node) {
+  for (let at = node; at !== undefined && at.type !== "root"; at = at.parent) {
+    if (at.raws.tailwind && at.raws.tailwind.layer !== undefined) return true;
+  }
+  return false;
+}
+
+function keyOf(node) {
+  const path = [String(node)];
+  for (let at = node.parent; at !== undefined && at.type !== "root"; at = at.parent) {
+    path.push(at.type === "atrule" ? `@${at.name} ${at.params}` : at.type === "rule" ? at.selector : at.type);
+  }
+  return JSON.stringify(path);
 }
 
 // The top-level nodes of the `@layer base|components|utilities` rules, as collectLayerPlugins
@@ -105,6 +197,8 @@ function patchLayers(root) {
       layerNodes[i] = now[i];
     }
   }
+  // What earlier compiles expanded stays good unless an `@apply` names a class of an edited rule.
+  if (appliesAny(root, swapped)) contextGeneration += 1;
   for (const entries of context.candidateRuleMap.values()) {
     for (const entry of entries) {
       if (Array.isArray(entry) && swapped.has(entry[1])) entry[1] = swapped.get(entry[1]);
@@ -122,6 +216,33 @@ function patchLayers(root) {
   context.stylesheetCache = null;
   context.changedContent = [...contents.values()];
   return true;
+}
+
+// Whether an `@apply` in `root` may name a class of the rules in `swapped` (old → new node).
+function appliesAny(root, swapped) {
+  if (context.tailwindConfig.prefix) return true;
+  const names = new Set();
+  for (const [before, after] of swapped) {
+    for (const node of [before, after]) {
+      const selectors = [node.selector || "", ...(node.walkRules ? collect(node) : [])];
+      for (const selector of selectors) for (const name of selector.match(/-?[_a-zA-Z][\w-]*/g) || []) names.add(name);
+    }
+  }
+  let found = false;
+  const separator = context.tailwindConfig.separator || ":";
+  root.walkAtRules("apply", (rule) => {
+    for (const token of rule.params.split(/\s+/)) {
+      const base = token.split(separator).pop().replace(/^!|!$/g, "").replace(/^-/, "");
+      if (names.has(base) || names.has("-" + base)) found = true;
+    }
+  });
+  return found;
+}
+
+function collect(node) {
+  const selectors = [];
+  node.walkRules((rule) => selectors.push(rule.selector));
+  return selectors;
 }
 
 // The CLI's own plugins around Tailwind (lib/cli/build/plugin.js): `@import`s inlined except
@@ -149,10 +270,7 @@ function processor(minify, setupContext) {
       postcssPlugin: "tailwindcss",
       async Once(root, { result }) {
         const layers = layersOf(root);
-        await processTailwindFeatures(({ createContext }) => (tree) => setupContext(createContext, layers, tree))(
-          root,
-          result,
-        );
+        await tailwindFeatures(root, result, (tree) => setupContext(layers, tree));
       },
     },
     !minify && formatNodes,
@@ -236,7 +354,7 @@ async function compile(request) {
   }
   let fresh = false;
   let patched = false;
-  const setupContext = (createContext, layers, root) => {
+  const setupContext = (layers, root) => {
     if (sameConfig && layers !== null && layers === layerSignature) {
       context.changedContent = changed;
     } else if (sameConfig && layers !== null && layerSignature !== null && patchLayers(root)) {
@@ -246,10 +364,11 @@ async function compile(request) {
       context = null;
       const config = loadSiteConfig(request.config);
       layerNodes = layerChildren(root);
-      context = createContext(config, []);
+      context = createContext(config, [], root);
       context.changedContent = [...contents.values()];
       layerSignature = layers;
       fresh = true;
+      contextGeneration += 1;
     }
     return context;
   };

@@ -106,20 +106,24 @@ class TailwindServer:
         assert self._resident is not None
         question = self._question(job)
         if question is None:
-            # A page's text is nowhere to be read: only a full scan can make this CSS.
-            self.close()
-            return False, "[sitegate] Tailwind's development process lacks a page; the CLI runs"
+            # A page's text is nowhere to be read (a new process, the previous build's folder not
+            # complete yet): only a full scan can make this CSS.
+            return False, "[sitegate] Tailwind's development process lacks a page's text; the CLI runs"
         answer = self._resident.ask(question, command.timeout)
         if not answer.get("ok"):
-            # The CLI says it again, in its own words, if it is the site's error.
-            raise ResidentGone(f"the compile failed: {str(answer.get('error', '')).strip()}")
+            # Its next compile starts from a new context, with what it was given so far. The CLI
+            # says it again, in its own words, if it is the site's error.
+            error = str(answer.get("error", "")).strip().splitlines()
+            return False, f"[sitegate] Tailwind's development process: {error[0] if error else 'failed'}; the CLI runs"
         content = job.content
         self._pages = set(content.pages)
         self._templates = dict(content.templates)
         how = "compiled" if answer.get("compiled") else "no new rules, the last CSS kept"
         fresh = ", new context" if answer.get("fresh") else ", @layer rules swapped in" if answer.get("patched") else ""
         milliseconds = float(answer.get("ms", 0))
-        return True, f"[sitegate] Tailwind (development process {self._resident.pid}{fresh}): {how} in {milliseconds:.0f} ms"
+        said = self._resident.take_stderr()
+        line = f"[sitegate] Tailwind (development process {self._resident.pid}{fresh}): {how} in {milliseconds:.0f} ms"
+        return True, f"{said}\n{line}" if said else line
 
     def _start(self, command: Command, packages: str, stopping: threading.Event) -> bool:
         node = shutil.which("node", path=command.env.get("PATH"))

@@ -119,6 +119,16 @@ def test_stylesheet_edits_inside_and_outside_layers(site: Path, builder: JinjaBu
     built = dev(site, builder, built)
     assert "new context" in built.result.log
     assert built.read("tailwind.css") == cli_css(built, site)
+    # A component that applies another: editing the other changes it too.
+    write_files(site, {"pages/applied.html": '{% extends "layouts/base.html" %}{% block content %}<p class="sg-new">x</p>{% endblock %}'})
+    sheet.write_text(sheet.read_text().replace(".sg-new { color: red; @apply p-2; }", ".sg-new { @apply sg-nav; }", 1))
+    built = dev(site, builder, built)
+    assert built.read("tailwind.css") == cli_css(built, site)
+    sheet.write_text(sheet.read_text().replace(".sg-nav { @apply skew-x-12 ", ".sg-nav { @apply skew-x-6 ", 1))
+    built = dev(site, builder, built)
+    assert "@layer rules swapped in" in built.result.log
+    assert "--tw-skew-x: 12deg" not in built.read("tailwind.css")
+    assert built.read("tailwind.css") == cli_css(built, site)
 
 
 def test_a_config_edit_makes_a_new_context_from_the_new_config(site: Path, builder: JinjaBuilder) -> None:
