@@ -109,12 +109,13 @@ def main(argv: Sequence[str]) -> int:
 
     progress.say("installing the peers into their own virtualenv (once)")
     peers = ensure_peers(work)
-    command = shlex.join(["python", "-m", "benchmarks", *argv]) if argv else "make bench"
+    # As run: `make bench` passes no arguments but --quick for QUICK=1.
+    invocation = shlex.join(["python", "-m", "benchmarks", *argv]) if argv else "make bench"
     if args.quick:
-        command = "make bench QUICK=1" if argv == ["--quick"] else command
+        invocation = "make bench QUICK=1" if argv == ["--quick"] else invocation
         load = measure_load(run_dir, peers.python, True, progress.say)
         tailwind = _tailwind(run_dir, True, progress)
-        text = quick_document(command, machine, peers.versions, progress.elapsed, load, tailwind)
+        text = quick_document(invocation, machine, peers.versions, progress.elapsed, load, tailwind)
         return _write(args.results, text, progress)
     posts = generate_posts(args.posts, args.seed)
     progress.say(f"corpus: {len(posts)} posts, seed {args.seed}")
@@ -170,7 +171,7 @@ def main(argv: Sequence[str]) -> int:
     )
 
     figures = RunFigures(
-        command=command,
+        command=invocation,
         machine=machine,
         seed=args.seed,
         posts=posts,

@@ -13,7 +13,7 @@ from benchmarks.corpus import generate_posts
 from benchmarks.forwarding_bench import ForwardingFigures, measure_forwarding
 from benchmarks.herd_bench import HerdFigures, IsolationFigures, measure_herd, measure_isolation
 from benchmarks.scale_bench import ScaleFigures, measure_direct, measure_scale
-from benchmarks.serving_bench import Cell, ServingFigures, measure_serving
+from benchmarks.serving_bench import NOT_MODIFIED, Cell, ServingFigures, measure_serving
 
 
 @dataclass(frozen=True)
@@ -30,16 +30,17 @@ class LoadPlan:
     isolation_seconds: int
     registered_sites: int
     built_sites: int
-    # Which file sizes the static section serves (the 304 path always), and its warm-up run.
-    sizes: tuple[str, ...] = ("2 KiB", "100 KiB", "1 MiB")
+    # Which cases the static section measures, and whether it runs a warm-up load first.
+    sizes: tuple[str, ...] = ("2 KiB", "100 KiB", "1 MiB", NOT_MODIFIED)
     warm_up: bool = True
     direct_rounds: int = 3
     scale_rounds: int = 3
 
 
 FULL = LoadPlan(3, 5, 32, 500, 25, 1000, 3, 3, 1000, 100)
-# Quick: one-second load runs, two rounds (one for --direct and scale), no 100 KiB file, no
-# warm-up load, a 150-post site for isolation; the herd and the 1,000 sites as in full.
+# Quick: one-second load runs, two rounds (one for --direct and scale), only the two sizes with
+# targets (2 KiB, 1 MiB), no warm-up load, a 150-post site for isolation; the herd and the
+# 1,000 sites as in full.
 QUICK = LoadPlan(2, 1, 32, 500, 25, 150, 1, 1, 1000, 100, ("2 KiB", "1 MiB"), False, 1, 1)
 
 

@@ -122,7 +122,7 @@ def _static(load: LoadFigures) -> list[str]:
         "## Issue 14: static serving",
         "",
         f"Each contender served the same files (aiohttp {load.versions['aiohttp']}, nginx {load.versions['nginx']}, "
-        f"wrk {load.versions['wrk']}); wrk `-t1 -c{s.connections} -d{s.seconds}s --latency` on core 1, "
+        f"wrk {load.versions['wrk']}; sitegate as it ships, its access log on); wrk `-t1 -c{s.connections} -d{s.seconds}s --latency` on core 1, "
         f"{s.rounds} rounds, contenders in turn within each round. Medians, (min–max) over the rounds. "
         "÷ floor and ÷ nginx: this contender's CPU per request over theirs (req/s ÷ floor: its req/s over the floor's). "
         "† : wrk was busy ≥ 90 % of its core in at least one round, so the load generator may be what bounds it.",
@@ -249,11 +249,11 @@ def method(load: LoadFigures) -> list[str]:
         f"{load.load_average[1]} when they ended (1, 5, 15 min). Absolute req/s move with that load; the ratios, "
         "from contenders measured in turn within each round, move less.",
         f"- Sizes of this run: {p.rounds} rounds of {p.seconds} s per contender and case, {p.connections} connections; "
-        f"file sizes {', '.join(p.sizes)} and the 304 path; `--direct` {p.direct_rounds} round(s); "
+        f"static cases {', '.join(p.sizes)}; `--direct` {p.direct_rounds} round(s); "
         f"herd {p.herd_requests} requests; isolation {p.isolation_rounds} round(s) of {p.isolation_seconds} s, "
         f"{p.isolation_posts:,} posts; scale {p.registered_sites:,} sites, {p.built_sites} built, {p.scale_rounds} round(s)."
-        + ( " This was a `--quick` run (`make bench QUICK=1`): one-second load runs, two rounds (one for `--direct` and scale), no "
-           "100 KiB file, no warm-up load, a smaller isolation site, and none of issue 3's and 6's build and reload "
+        + ( " This was a `--quick` run (`make bench QUICK=1`): one-second load runs, two rounds (one for `--direct` and scale), only "
+           "the 2 KiB and 1 MiB files (no 100 KiB, no 304 path), no warm-up load, a smaller isolation site, and none of issue 3's and 6's build and reload "
            "sections; the Tailwind section shrinks as `benchmarks/tailwind_bench.py` decides." if load.quick else ""),
     ]
 

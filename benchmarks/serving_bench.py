@@ -153,11 +153,12 @@ def measure_serving(work: Path, peers_python: Path, rounds: int, seconds: int, c
               lambda: peer_spec("starlette", peers_python, "starlette", str(plain), work / "starlette.log"), None)  # fmt: skip
         etags = _warm_up(targets, warm_up, say)
         files = tuple(file for file in FILES if file[0] in sizes)
-        cases = (*(label for label, _name, _size in files), NOT_MODIFIED)
+        files += ((NOT_MODIFIED, FILES[0][1], 0),) if NOT_MODIFIED in sizes else ()
+        cases = tuple(label for label, _name, _size in files)
         runs: dict[tuple[str, str], list[LoadRun]] = {}
         for round_number in range(1, rounds + 1):
             say(f"  static serving, round {round_number} of {rounds}")
-            for label, name, _size in (*files, (NOT_MODIFIED, FILES[0][1], 0)):
+            for label, name, _size in files:
                 for target in targets:
                     headers = (("If-None-Match", etags[target.name]),) if label == NOT_MODIFIED else ()
                     load = Load(target.server.url(f"/{name}"), target.host, headers, connections=connections,
