@@ -109,13 +109,20 @@ async function tailwindFeatures(root, result, setupContext) {
 const applied = new Map();
 let appliedFor = null;
 
+let ownRules = new Map();
+
 function applyRemembered(context, root, result) {
-  const own = [];
+  // The author's own rules (outside `@layer`): an edited one matters only if an `@apply` names it.
+  const own = new Map();
   root.each((node) => {
-    if (!(node.raws.tailwind && node.raws.tailwind.layer !== undefined)) own.push(String(node));
+    if (!(node.raws.tailwind && node.raws.tailwind.layer !== undefined)) own.set(String(node), node);
   });
-  const scope = [context, contextGeneration, JSON.stringify(own)];
-  if (appliedFor === null || scope.some((part, i) => part !== appliedFor[i])) {
+  const edited = new Map();
+  for (const [text, node] of own) if (!ownRules.has(text)) edited.set(node, node);
+  for (const [text, node] of ownRules) if (!own.has(text)) edited.set(node, node);
+  ownRules = own;
+  const scope = [context, contextGeneration];
+  if (appliedFor === null || scope.some((part, i) => part !== appliedFor[i]) || appliesAny(root, edited)) {
     applied.clear();
     appliedFor = scope;
   }

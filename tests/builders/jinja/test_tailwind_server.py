@@ -129,6 +129,15 @@ def test_stylesheet_edits_inside_and_outside_layers(site: Path, builder: JinjaBu
     assert "@layer rules swapped in" in built.result.log
     assert "--tw-skew-x: 12deg" not in built.read("tailwind.css")
     assert built.read("tailwind.css") == cli_css(built, site)
+    # A component that applies a rule of the author's own, outside @layer: editing that rule too.
+    text = sheet.read_text().replace(".sg-new { @apply sg-nav; }", ".sg-new { @apply own-thing; }", 1)
+    sheet.write_text(text + "\n.own-thing { color: rgb(1 2 3); }\n")
+    built = dev(site, builder, built)
+    assert built.read("tailwind.css") == cli_css(built, site)
+    sheet.write_text(sheet.read_text().replace("rgb(1 2 3)", "rgb(4 5 6)"))
+    built = dev(site, builder, built)
+    assert built.read("tailwind.css").count("rgb(4 5 6)") == 2
+    assert built.read("tailwind.css") == cli_css(built, site)
 
 
 def test_a_config_edit_makes_a_new_context_from_the_new_config(site: Path, builder: JinjaBuilder) -> None:
