@@ -21,14 +21,11 @@ from builders.command.presets import (
 )
 from builders.errors import BuildError
 from gateway.app import create_app
-from gateway.config import PACKAGED_TEMPLATES, Mode, Settings
+from gateway.config import Mode, Settings
 from gateway.keys import DEV_SERVERS, SITES
-from gateway.sites.create import create_site
-from tests.builders.blog_stub import blog_backend
-from tests.builders.npm_cache import link_dependencies
 from tests.builders.vite_site import SITE_NAME, vite_dependencies, vite_sites
 
-__all__ = ["blog_backend", "vite_dependencies", "vite_sites"]
+__all__ = ["vite_dependencies", "vite_sites"]
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -209,31 +206,3 @@ async def test_the_vite_dev_server_serves_the_site_and_its_hot_reload_socket(
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.ClientConnectionError):
             await session.get(dev_server)
-
-
-@pytest.mark.parametrize(
-    ("template", "heading", "about", "absent"),
-    [
-        # Astro leaves modules of its content layer beside the pages when it builds outside the project.
-        ("astro", "A new Astro site</h1>", "An Astro page at /about/.", ("/content-assets.mjs", "/content-modules.mjs")),
-        # A Next build that is not a static export has a manifest and a trace, never to be served.
-        ("next", "A new Next.js site</h1>", "A Next.js page at /about/.", ("/build-manifest.json", "/trace")),
-    ],
-)
-async def test_a_created_framework_site_is_installed_built_and_served_with_nothing_but_its_pages(
-    aiohttp_client, tmp_path: Path, blog_backend, template: str, heading: str, about: str, absent: tuple[str, ...]
-) -> None:
-    link_dependencies(create_site(tmp_path / "sites", PACKAGED_TEMPLATES, "framework.test", template))
-    settings = Settings(sites_dir=tmp_path / "sites", build_dir=tmp_path / "builds", build_user=None, backend_url=blog_backend[0])
-    client = await aiohttp_client(create_app(settings))
-    host = {"Host": "framework.test"}
-    home = await client.get("/", headers=host)
-    assert home.status == 200 and heading in await home.text()
-    about_page = await client.get("/about/", headers=host)
-    assert about_page.status == 200 and about in await about_page.text()
-    for leftover in absent:
-        assert (await client.get(leftover, headers=host)).status == 404
-    again = await client.get("/", headers=host)
-    assert again.headers["ETag"] == home.headers["ETag"]
-    health = await (await client.get("/_sitegate/health")).json()
-    assert health["sites"]["framework.test"]["builds_started"] == 1

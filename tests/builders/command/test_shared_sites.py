@@ -54,10 +54,19 @@ async def test_the_vite_template_bundles_the_shared_components_with_its_own_clas
     assert "sg-post-card" in bundle and "sg-hero" in bundle and "site-posts" in bundle
 
 
-@pytest.mark.parametrize("template", ["astro", "next"])
+@pytest.mark.parametrize(
+    ("template", "about", "absent"),
+    [
+        # Astro leaves modules of its content layer beside the pages when it builds outside the project.
+        ("astro", "An Astro page at /about/.", ("/content-assets.mjs", "/content-modules.mjs")),
+        # A Next build that is not a static export has a manifest and a trace, never to be served.
+        ("next", "A Next.js page at /about/.", ("/build-manifest.json", "/trace")),
+    ],
+)
 async def test_the_astro_and_next_templates_render_the_shared_components_with_the_posts(
-    aiohttp_client, tmp_path: Path, blog_backend, template: str
+    aiohttp_client, tmp_path: Path, blog_backend, template: str, about: str, absent: tuple[str, ...]
 ) -> None:
+    """A site made by ``sitegate create``: installed, built once and served with nothing but its pages."""
     site = create_site(tmp_path / "sites", PACKAGED_TEMPLATES, "framework.test", template)
     client = await serve(aiohttp_client, tmp_path, blog_backend[0], site)
     home = await page(client, "framework.test")
@@ -65,6 +74,13 @@ async def test_the_astro_and_next_templates_render_the_shared_components_with_th
     assert 'class="sg-post-card"' in home and POST["title"] in home
     if template == "astro":
         assert 'class="sg-post max-w-prose"' in await page(client, "framework.test", POST_PAGE)
+    assert about in await page(client, "framework.test", "/about/")
+    for leftover in absent:
+        assert (await client.get(leftover, headers={"Host": "framework.test"})).status == 404
+    again = await client.get("/", headers={"Host": "framework.test"})
+    assert again.headers["ETag"] == (await client.get("/", headers={"Host": "framework.test"})).headers["ETag"]
+    health = await (await client.get("/_sitegate/health")).json()
+    assert health["sites"]["framework.test"]["builds_started"] == 1
 
 
 async def test_the_astro_example_extends_the_shared_blog_post_and_has_its_own_hero(
