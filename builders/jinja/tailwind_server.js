@@ -189,8 +189,8 @@ function shapeOf(node) {
 
 // A stylesheet edit that changed only the insides of `@layer` rules (every node keeps its place
 // and selectors: an `@apply` list, a declaration) swaps the edited nodes in the context's plugin
-// table in place of a new context, which costs ten times more. Everything generated from the
-// table is made again; which candidates are classes at all cannot have changed.
+// table in place of a new context, which costs ten times more. Which candidates are classes at
+// all cannot have changed.
 function patchLayers(root) {
   const now = layerChildren(root);
   if (now.length !== layerNodes.length) return false;
@@ -206,22 +206,33 @@ function patchLayers(root) {
   }
   // What earlier compiles expanded stays good unless an `@apply` names a class of an edited rule.
   if (appliesAny(root, swapped)) contextGeneration += 1;
-  for (const entries of context.candidateRuleMap.values()) {
+  const identifiers = [];
+  for (const [identifier, entries] of context.candidateRuleMap) {
     for (const entry of entries) {
-      if (Array.isArray(entry) && swapped.has(entry[1])) entry[1] = swapped.get(entry[1]);
+      if (Array.isArray(entry) && swapped.has(entry[1])) {
+        entry[1] = swapped.get(entry[1]);
+        identifiers.push(identifier);
+      }
     }
   }
   // As collectLayerPlugins leaves the root: without its `@layer` rules.
   root.walkAtRules("layer", (rule) => {
     if (["base", "components", "utilities"].includes(rule.params)) rule.remove();
   });
-  context.classCache.clear();
-  context.candidateRuleCache.clear();
-  context.ruleCache.clear();
+  // The classes that may have been made from an edited rule (any whose name holds one of its
+  // identifiers, with any variant) are forgotten and made again; the rest stand.
+  const affected = [...context.classCache.keys()].filter((candidate) =>
+    identifiers.some((identifier) => candidate.includes(identifier)),
+  );
+  for (const candidate of affected) {
+    for (const entry of context.candidateRuleCache.get(candidate) || []) context.ruleCache.delete(entry);
+    context.candidateRuleCache.delete(candidate);
+    context.classCache.delete(candidate);
+  }
   context.applyClassCache.clear();
-  context.postCssNodeCache.clear();
   context.stylesheetCache = null;
-  context.changedContent = [...contents.values()];
+  generateRules(new Set(affected.sort()), context);
+  context.changedContent = [];
   return true;
 }
 
