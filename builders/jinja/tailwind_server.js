@@ -232,7 +232,6 @@ function patchLayers(root) {
   context.applyClassCache.clear();
   context.stylesheetCache = null;
   generateRules(new Set(affected.sort()), context);
-  context.changedContent = [];
   return true;
 }
 
@@ -376,6 +375,7 @@ async function compile(request) {
     if (sameConfig && layers !== null && layers === layerSignature) {
       context.changedContent = changed;
     } else if (sameConfig && layers !== null && layerSignature !== null && patchLayers(root)) {
+      context.changedContent = changed;
       layerSignature = layers;
       patched = true;
     } else {

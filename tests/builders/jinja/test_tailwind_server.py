@@ -138,6 +138,12 @@ def test_stylesheet_edits_inside_and_outside_layers(site: Path, builder: JinjaBu
     built = dev(site, builder, built)
     assert built.read("tailwind.css").count("rgb(4 5 6)") == 2
     assert built.read("tailwind.css") == cli_css(built, site)
+    # A rule swapped in and a new class on a page, in one build.
+    sheet.write_text(sheet.read_text().replace(".sg-nav { @apply skew-x-6 ", ".sg-nav { @apply skew-x-3 ", 1))
+    write_files(site, {"pages/applied.html": '{% extends "layouts/base.html" %}{% block content %}<p class="sg-new -skew-y-2">x</p>{% endblock %}'})
+    built = dev(site, builder, built)
+    assert "@layer rules swapped in" in built.result.log and ".-skew-y-2" in built.read("tailwind.css")
+    assert built.read("tailwind.css") == cli_css(built, site)
 
 
 def test_a_config_edit_makes_a_new_context_from_the_new_config(site: Path, builder: JinjaBuilder) -> None:
