@@ -5,14 +5,17 @@ most of half a second, while the edit itself costs a few tens of milliseconds. I
 site's builder keeps one Node process instead, with the site's own ``tailwindcss`` loaded and
 its context (the config resolved, every class seen so far) alive. Each build hands it only what
 changed: the pages rendered anew, the templates edited, pages and templates gone. An edit that
-brings no class candidate the context has not judged yet (Tailwind's own extractor decides)
-gets the last CSS again without a compile. As in Tailwind's own watch mode, a class that leaves
-every page stays in the development CSS until the stylesheet or the config changes.
+brings no new rule (Tailwind's own extractor and rule generation decide) gets the last CSS
+again without a compile; a stylesheet edit keeps the context (an edited ``@layer`` rule is
+swapped into it), and what each ``@apply`` became is remembered. As in Tailwind's own watch
+mode, a class that leaves every page stays in the development CSS until Tailwind starts afresh
+(a config edit, a rule added to or taken from the stylesheet's ``@layer`` rules). The script's output is the CLI's, byte for byte
+(``tests/builders/jinja/test_tailwind_server.py``).
 
 Whatever goes wrong with the process (it cannot start, dies, answers nonsense or fails a
 compile), the build runs the one-shot CLI instead, which also gives a real error its usual
-output; the next build starts a new process. A site whose Tailwind the script cannot drive
-(another major version) keeps the CLI until its packages change.
+output; a process that died is started again first, once per build. A site whose Tailwind the
+script cannot drive (another major version) keeps the CLI until its packages change.
 """
 
 from __future__ import annotations
