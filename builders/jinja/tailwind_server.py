@@ -9,8 +9,8 @@ brings no new rule (Tailwind's own extractor and rule generation decide) gets th
 again without a compile; a stylesheet edit keeps the context (an edited ``@layer`` rule is
 swapped into it), and what each ``@apply`` became is remembered. As in Tailwind's own watch
 mode, a class that leaves every page stays in the development CSS until Tailwind starts afresh
-(a config edit, a rule added to or taken from the stylesheet's ``@layer`` rules). The script's output is the CLI's, byte for byte
-(``tests/builders/jinja/test_tailwind_server.py``).
+(a config edit, a rule added to or taken from the stylesheet's ``@layer`` rules). Otherwise the
+script's output is the CLI's, byte for byte (``tests/builders/jinja/test_tailwind_server.py``).
 
 Whatever goes wrong with the process (it cannot start, dies, answers nonsense or fails a
 compile), the build runs the one-shot CLI instead, which also gives a real error its usual
