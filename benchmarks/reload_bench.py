@@ -82,7 +82,7 @@ async def edit_and_wait(
     text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     events = gateway.url(f"/_sitegate/events?path={page}")
     async with session.get(events, headers={"Host": SITE_NAME}) as stream:
-        name, _ = await _next_event(stream)
+        name, _ = await next_event(stream)
         if name != "hello":
             raise RuntimeError(f"the event stream began with {name!r}, not hello")
         written = time.perf_counter()
@@ -90,7 +90,7 @@ async def edit_and_wait(
         # An editor's write can reach the watcher in two parts; the edit counts as shown at the
         # first reload after which the page has the new text.
         while True:
-            name, data = await asyncio.wait_for(_next_event(stream), _EVENT_TIMEOUT_SECONDS)
+            name, data = await asyncio.wait_for(next_event(stream), _EVENT_TIMEOUT_SECONDS)
             if name == "error-overlay":
                 raise RuntimeError(f"the edit of {post.slug} broke the build: {data.get('message')}")
             if name != "reload":
@@ -102,7 +102,8 @@ async def edit_and_wait(
                 return reloaded - written, served - written
 
 
-async def _next_event(stream: aiohttp.ClientResponse) -> tuple[str, dict[str, Any]]:
+async def next_event(stream: aiohttp.ClientResponse) -> tuple[str, dict[str, Any]]:
+    """The next server-sent event of the live-reload stream: its name and data."""
     name = ""
     while True:
         line = await stream.content.readline()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import sys
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import aiohttp
 
+from benchmarks.reload_bench import next_event
 from benchmarks.shared_edit_browser import (
     Reloaded,
     open_tab,
@@ -190,13 +190,13 @@ async def _jinja_live_reload(gateway: Gateway, session: aiohttp.ClientSession, e
     served with the new class, fetched right after the event as the browser would."""
     events = gateway.url("/_sitegate/events?path=/")
     async with session.get(events, headers={"Host": JINJA_SITE}) as stream:
-        if (await _next_event(stream)) != "hello":
+        if (await next_event(stream))[0] != "hello":
             raise RuntimeError("the event stream did not begin with hello")
         written = edit.save(number)
         # A save can reach the watcher in two parts: the first reload after which the page has
         # the class counts.
         while True:
-            name = await asyncio.wait_for(_next_event(stream), _EVENT_TIMEOUT_SECONDS)
+            name, _ = await asyncio.wait_for(next_event(stream), _EVENT_TIMEOUT_SECONDS)
             if name == "error-overlay":
                 raise RuntimeError("the Jinja edit broke the blog's build")
             if name != "reload":
@@ -206,19 +206,6 @@ async def _jinja_live_reload(gateway: Gateway, session: aiohttp.ClientSession, e
             if edit.token(number) in body:
                 return reloaded - written, time.time() - written
 
-
-async def _next_event(stream: aiohttp.ClientResponse) -> str:
-    name = ""
-    while True:
-        line = await stream.content.readline()
-        if not line:
-            raise RuntimeError("the event stream ended")
-        text = line.decode().rstrip("\n")
-        if text.startswith("event: "):
-            name = text.removeprefix("event: ")
-        elif text.startswith("data: ") and name:
-            json.loads(text.removeprefix("data: "))
-            return name
 
 
 def _row(what: str, mode: str, timed: str, samples: Samples) -> str:

@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from benchmarks.gateway_process import GatewayOptions, RunningGateway
 from benchmarks.projects import REPO, copy_shared_components
+from benchmarks.reload_bench import next_event
 from benchmarks.stats import Samples, ms
 from builders.command import npm
 from builders.command.environment import command_environment
@@ -225,13 +224,13 @@ async def _edit(
     """Write ``new_text`` with a tab open on ``page``: seconds to the first of ``events`` after
     which the page has ``token`` (any such event, without one)."""
     async with session.get(gateway.url(f"/_sitegate/events?path={page}"), headers={"Host": name}) as stream:
-        event, _ = await _next_event(stream)
+        event, _ = await next_event(stream)
         if event != "hello":
             raise RuntimeError(f"the event stream began with {event!r}, not hello")
         written = time.perf_counter()
         await asyncio.to_thread(path.write_text, new_text, encoding="utf-8")
         while True:
-            event, data = await asyncio.wait_for(_next_event(stream), _EVENT_TIMEOUT_SECONDS)
+            event, data = await asyncio.wait_for(next_event(stream), _EVENT_TIMEOUT_SECONDS)
             if event == "error-overlay":
                 raise RuntimeError(f"{name}: the edit of {path.name} broke the build: {data.get('message')}")
             if event not in events:
@@ -240,18 +239,6 @@ async def _edit(
             if token is None or token in await gateway.page(session, name, page):
                 return arrived - written
 
-
-async def _next_event(stream: aiohttp.ClientResponse) -> tuple[str, dict[str, Any]]:
-    name = ""
-    while True:
-        line = await stream.content.readline()
-        if not line:
-            raise RuntimeError("the event stream ended")
-        text = line.decode().rstrip("\n")
-        if text.startswith("event: "):
-            name = text.removeprefix("event: ")
-        elif text.startswith("data: ") and name:
-            return name, json.loads(text.removeprefix("data: "))
 
 
 def render(figures: dict[str, EditFigures], first_seconds: float, edits: int) -> str:
