@@ -54,6 +54,7 @@ from benchmarks.projects import (
 )
 from benchmarks.reload_bench import ReloadFigures, measure_reload
 from benchmarks.report import PeerFigures, RunFigures, Sections, render
+from benchmarks.shared_edit_bench import measure_shared_edits
 from benchmarks.stats import Samples
 from benchmarks.tailwind_bench import measure_tailwind_edits
 
@@ -166,6 +167,8 @@ def main(argv: Sequence[str]) -> int:
     manager, rebuilds, reload, serve_dirty, serve = measured
     load = measure_load(run_dir, peers.python, False, progress.say)
     tailwind = _tailwind(run_dir, False, progress)
+    progress.say("issue 12: shared component edits, React and Jinja, production and development")
+    shared = measure_shared_edits(run_dir / "shared-edits", False).rstrip("\n").splitlines()
     production = ProductionFigures(
         Samples(tuple(request.seconds for request in first_requests)), first_requests[-1].build, rebuilds
     )
@@ -182,7 +185,7 @@ def main(argv: Sequence[str]) -> int:
         reload=reload,
         total_seconds=progress.elapsed,
     )
-    more = Sections(tuple(target_rows(load)), (*sections(load), *tailwind), tuple(method(load)))
+    more = Sections(tuple(target_rows(load)), (*sections(load), *tailwind, *shared, ""), tuple(method(load)))
     return _write(args.results, render(figures, more), progress)
 
 
