@@ -23,6 +23,10 @@ def process_id(_: int) -> int:
     return os.getpid()
 
 
+def niceness(_: int) -> int:
+    return os.nice(0)
+
+
 @pytest.fixture
 def workers() -> ProcessWorkers:
     pool = ProcessWorkers(count=2)
@@ -97,3 +101,8 @@ def test_ctrl_c_in_the_terminal_leaves_the_workers_to_the_gateway(workers: Proce
         os.kill(pid, signal.SIGINT)
     time.sleep(0.3)
     assert set(workers.run(process_id, [(n,) for n in range(4)], threading.Event())) <= pids
+
+
+def test_pages_render_at_a_lower_priority_than_the_gateway_serves(workers: ProcessWorkers) -> None:
+    """On a busy core the scheduler runs the gateway's requests before a build's pages."""
+    assert set(workers.run(niceness, [(0,), (1,)], threading.Event())) == {os.nice(0) + 10}
