@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.building.record import BuildRecord
-from gateway.building.rules_stamp import write_stamp
+from gateway.building.rules_link import point_rules_link
 
 _STAGING_PREFIX = ".staging-"
 _TRASH_PREFIX = ".trash-"
@@ -190,14 +190,14 @@ class SiteBuildDir:
             return None
 
     def point_current(self, build_id: str) -> None:
-        """Swap ``current`` to a complete build, stamped first (``rules_stamp``) for nginx."""
-        write_stamp(self.output(build_id))
+        """Swap ``current`` (and nginx's link, ``rules_link``) to a complete build."""
         link = self.root / CURRENT
         temporary = self.root / f".{CURRENT}-{os.getpid()}-{build_id}"
         if temporary.is_symlink():
             temporary.unlink()
         os.symlink(build_id, temporary)
         os.replace(temporary, link)
+        point_rules_link(self.root, build_id)
         _announce(self.root.parent / PUBLISHED, f"{self.root.name} {build_id}\n")
 
     def prune(self, keep: int, protect: set[str]) -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.building.build_dir import CURRENT
-from gateway.building.rules_stamp import STAMP_PREFIX, rules_digest
+from gateway.building.rules_link import link_name
 from gateway.ops.nginx_rules import HeaderMap, Inexpressible, header_maps, quoted
 from gateway.serving.files import (
     CACHE_IMMUTABLE,
@@ -54,9 +54,9 @@ class NginxOptions:
 class SitePlan:
     site: Site
     note: str
-    # The stamp nginx requires of the build it serves itself (``rules_stamp``); None leaves
-    # every request of the site to the gateway.
-    stamp: str | None = None
+    # The link nginx serves the site through (``rules_link``, named by the rules translated
+    # here); None leaves every request of the site to the gateway.
+    link: str | None = None
     maps: tuple[HeaderMap, ...] = ()
     backend: bool = False
 
@@ -76,7 +76,7 @@ def _plan_site(number: int, site: Site, options: NginxOptions) -> SitePlan:
     if not build.is_dir():
         # Its first build's rules are unknown; without any it is served here once built.
         return SitePlan(site, "never built: the gateway builds it; nginx serves it once built without rules",
-                        STAMP_PREFIX + rules_digest(build), backend=backend)  # fmt: skip
+                        link_name(build), backend=backend)  # fmt: skip
     try:
         maps = header_maps(load_rules(build), f"$sitegate_{number}", _DEFAULT_HEADERS)
     except Inexpressible as error:
@@ -84,7 +84,7 @@ def _plan_site(number: int, site: Site, options: NginxOptions) -> SitePlan:
     note = "served by nginx from its current build"
     if maps:
         note += f", {len(maps)} header(s) from {HEADERS_FILE}"
-    return SitePlan(site, note, STAMP_PREFIX + rules_digest(build), maps, backend)
+    return SitePlan(site, note, link_name(build), maps, backend)
 
 
 def render(plans: Iterable[SitePlan], options: NginxOptions, written_by: str) -> str:
@@ -103,9 +103,9 @@ def _preamble(plans: list[SitePlan], options: NginxOptions, written_by: str) -> 
     ]
     if options.direct:
         lines += [
-            f"# --direct: nginx serves builds from {options.build_dir}, checking each build's rules stamp:",
-            f"# a build whose {REDIRECTS_FILE} or {HEADERS_FILE} changed is served by the gateway until this",
-            "# file is written again. Misses (and so 404.html and single-page routes) go to the gateway.",
+            f"# --direct: nginx serves builds from {options.build_dir}, through each site's link named by",
+            f"# its rules: a build whose {REDIRECTS_FILE} or {HEADERS_FILE} changed is served by the gateway",
+            "# until this file is written again. Misses (so 404.html and single-page routes) go to the gateway.",
         ]
     if options.backend_token:
         lines.append("# It holds the backend token: keep it as private as the gateway's environment.")
@@ -168,7 +168,7 @@ def _server(site_plan: SitePlan | None, options: NginxOptions) -> str:
         body += _backend_locations(site_plan.site, options)
     else:
         body += [f"location = /api {{ proxy_pass http://{GATEWAY}; }}", f"location ^~ /api/ {{ proxy_pass http://{GATEWAY}; }}"]
-    if site_plan is not None and site_plan.stamp is not None:
+    if site_plan is not None and site_plan.link is not None:
         body += _direct(site_plan, options)
     else:
         body.append(f"location / {{ proxy_pass http://{GATEWAY}; }}")
@@ -208,7 +208,7 @@ def _backend_locations(site: Site, options: NginxOptions) -> list[str]:
 
 def _direct(site_plan: SitePlan, options: NginxOptions) -> list[str]:
     lines = [
-        f"root {options.build_dir / site_plan.site.name / CURRENT};",
+        f"root {options.build_dir / site_plan.site.name / site_plan.link};",
         # No disable_symlinks: builders copy the file a link leads to (inside the site), so a
         # build holds no links, and checking every path for them made nginx ~5x dearer per
         # small file (288 vs 61 us in the bench's side test).
@@ -220,7 +220,6 @@ def _direct(site_plan: SitePlan, options: NginxOptions) -> list[str]:
         f"location = /{HEADERS_FILE} {{ proxy_pass http://{GATEWAY}; }}",
         "location / {",
         "    if ($request_method !~ ^(GET|HEAD)$) { return 418; }",
-        f"    if (!-f $document_root/{site_plan.stamp}) {{ return 418; }}",
         "    try_files $uri $uri.html $uri/index.html @sitegate;",
         "    gzip_static on;",
         "    gzip_vary on;",

@@ -127,4 +127,5 @@ def test_a_production_edit_goes_into_service_complete_with_current_pointing_at_i
     assert (tmp_path / "builds" / "blog.test" / "current").resolve() == second.path.resolve()
     assert (second.path / OTHER_POST).read_bytes() == (first.path / OTHER_POST).read_bytes()
     assert all(entry.path.is_relative_to(second.path) for entry in second.table)
-    assert list(second.path.glob(".sitegate-rules-*")), "current points only at a stamped build"
+    rules_links = [path.resolve() for path in (tmp_path / "builds" / "blog.test").glob(".rules-*")]
+    assert rules_links == [second.path.resolve()], "nginx's link moves with current"

@@ -40,9 +40,9 @@ def test_every_site_has_its_names_and_the_gateway_behind(tmp_path: Path) -> None
 def test_direct_serves_only_sites_nginx_can_serve_as_the_gateway_does(tmp_path: Path) -> None:
     options = NginxOptions(gateway="127.0.0.1:3000", direct=True, build_dir=tmp_path / "builds")
     text = render(plan(registry_of(tmp_path), options), options, "sitegate nginx-config --direct")
-    assert f"root {tmp_path / 'builds' / 'shop.test' / 'current'};" in text
+    assert f"root {tmp_path / 'builds' / 'shop.test' / '.rules-'}" in text
     assert "# broken.test: site.toml is broken" in text
-    assert "broken.test/current" not in text
+    assert "broken.test/.rules-" not in text
 
 
 def test_with_a_backend_nginx_writes_every_tenant_header_itself(tmp_path: Path) -> None:
