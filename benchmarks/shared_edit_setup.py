@@ -196,8 +196,8 @@ def _free_port() -> int:
 
 
 async def start_backend() -> web.AppRunner:
-    """The blog API as the Vite page calls it from the browser: no posts. Loopback, in process,
-    so the page never reaches whatever backend another engineer runs on :8000."""
+    """The blog API with no posts, as a page calls it from the browser and a build's ``[data]``
+    reads it. Loopback, in process, so no bench reaches whatever backend runs on :8000."""
 
     async def posts(_request: web.Request) -> web.Response:
         return web.json_response({"items": [], "pagination": {"page": 1, "pages": 1, "total": 0}})

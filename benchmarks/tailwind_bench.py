@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 from benchmarks.gateway_process import GatewayOptions, RunningGateway
 from benchmarks.projects import REPO, copy_shared_components
 from benchmarks.reload_bench import next_event
+from benchmarks.shared_edit_setup import backend_url, start_backend
 from benchmarks.stats import Samples, ms
 from builders.command import npm
 from builders.command.environment import command_environment
@@ -80,11 +80,10 @@ async def _measure(work: Path, edits: int) -> tuple[dict[str, EditFigures], floa
         shutil.copytree(REPO / "sites" / name, sites / name, ignore=shutil.ignore_patterns("node_modules", ".sitegate"))
         await asyncio.to_thread(_install, sites / name)
     shared = await asyncio.to_thread(copy_shared_components, work / "shared")
-    backend = await _start_backend()
+    backend = await start_backend()
     try:
-        port = backend.addresses[0][1]
         options = GatewayOptions(
-            Mode.DEVELOPMENT, sites, shared, work / "builds", work / "gateway.log", backend_url=f"http://127.0.0.1:{port}"
+            Mode.DEVELOPMENT, sites, shared, work / "builds", work / "gateway.log", backend_url=backend_url(backend)
         )
         async with await RunningGateway.start(options) as gateway, aiohttp.ClientSession() as session:
             started = time.perf_counter()
@@ -131,20 +130,6 @@ def _install(site: Path) -> None:
         npm.ensure_installed(cached_install, env=env, timeout=600, output=OutputLog())
     shutil.copytree(cached / "node_modules", site / "node_modules", symlinks=True)
     install.stamp.write_text(key)
-
-
-async def _start_backend() -> web.AppRunner:
-    """The shared backend as codersinflow.com's ``[data] posts`` reads it: no API posts."""
-
-    async def posts(_request: web.Request) -> web.Response:
-        return web.json_response({"items": [], "pagination": {"page": 1, "pages": 1, "total": 0}})
-
-    app = web.Application()
-    app.router.add_get("/api/blog/posts", posts)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return runner
 
 
 async def _post_edit(
