@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from builders.base import BuildUser
 from builders.errors import BuildError
@@ -108,6 +109,22 @@ def _printable(raw: bytes) -> str:
     return _ANSI_ESCAPE.sub("", text)
 
 
+def start(command: Command, **streams: Any) -> subprocess.Popen[bytes]:
+    """``command`` in a process group of its own (so it can be ended whole), as its build user
+    when it has one, with none of the gateway's supplementary groups. The one place a site's
+    command is started."""
+    return subprocess.Popen(
+        list(command.argv),
+        cwd=command.cwd,
+        env=dict(command.env),
+        start_new_session=True,
+        user=command.user.uid if command.user else None,
+        group=command.user.gid if command.user else None,
+        extra_groups=[] if command.user else None,
+        **streams,
+    )
+
+
 def run(command: Command, output: OutputLog, stopping: threading.Event | None = None) -> int:
     """Run ``command`` to its end and return its exit status.
 
@@ -118,18 +135,7 @@ def run(command: Command, output: OutputLog, stopping: threading.Event | None = 
         raise BuildError(f"cannot run `{command.display}`: the folder {command.cwd} does not exist")
     output.note(f"$ {command.display}")
     try:
-        process = subprocess.Popen(
-            list(command.argv),
-            cwd=command.cwd,
-            env=dict(command.env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            user=command.user.uid if command.user else None,
-            group=command.user.gid if command.user else None,
-            extra_groups=[] if command.user else None,
-        )
+        process = start(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     except FileNotFoundError:
         raise BuildError(_not_found(command), log=output.tail()) from None
     except PermissionError:

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from typing import Any
 
-from builders.command.process import Command, stop_group
+from builders.command.process import Command, start, stop_group
 from builders.errors import BuildError
 
 _STDERR_LINES = 200
@@ -47,18 +47,7 @@ class Resident:
         self._buffer = b""
         self._lock = threading.Lock()
         try:
-            self._process = subprocess.Popen(
-                list(command.argv),
-                cwd=command.cwd,
-                env=dict(command.env),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-                user=command.user.uid if command.user else None,
-                group=command.user.gid if command.user else None,
-                extra_groups=[] if command.user else None,
-            )
+            self._process = start(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as error:
             raise ResidentGone(f"cannot start `{command.display}`: {error}") from None
         assert self._process.stdout is not None and self._process.stderr is not None

@@ -16,6 +16,7 @@ writes as a comment over a site left to the gateway.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,6 +28,9 @@ _FROM_THE_FILE = frozenset(
     {"content-type", "content-length", "content-encoding", "etag", "last-modified", "vary", "accept-ranges",
      "content-range", "transfer-encoding", "connection"}
 )  # fmt: skip
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9-]+")
 
 
 class Inexpressible(ValueError):
@@ -47,13 +51,17 @@ class HeaderMap:
 def header_maps(rules: SiteRules, prefix: str, defaults: Mapping[str, str]) -> tuple[HeaderMap, ...]:
     """One map per header name the rules set. ``defaults`` maps header names (lower case) to
     what a file gets when no rule sets them: nginx variables (``$x``) or plain values."""
-    if any(rule.force for rule in rules.redirects):
+    if rules.shadows_files:
         raise Inexpressible("_redirects has forced (!) rules, which shadow files nginx would serve")
     names: dict[str, str] = {}
     for rule in rules.headers:
         for name, _ in rule.headers:
             if name.lower() in _FROM_THE_FILE:
                 raise Inexpressible(f"_headers sets {name}, which nginx takes from the file")
+            if not _PLAIN_NAME.fullmatch(name):
+                # HTTP allows ' # $ in a name, where nginx's parser reads quotes, comments and
+                # variables: one tenant's _headers must never break the config all sites share.
+                raise Inexpressible(f"_headers names {name!r}; nginx takes letters, digits and - only")
             names.setdefault(name.lower(), name)
     maps = []
     for number, (lower, name) in enumerate(names.items()):

@@ -12,12 +12,11 @@ from aiohttp import web
 
 from gateway.serving.files import FileTable
 from gateway.serving.negotiation import choose_variant
-from gateway.serving.rules import HEADERS_FILE, REDIRECTS_FILE, SiteRules
+from gateway.serving.rules import RULE_FILE_PATHS, SiteRules
 from gateway.serving.static import decide, find_entry
 
 # Headers under which the answer is not the plain file: the full path decides those.
 _CONDITIONS = ("Range", "If-None-Match", "If-Modified-Since", "If-Range")
-_RULE_FILES = frozenset({f"/{REDIRECTS_FILE}", f"/{HEADERS_FILE}"})
 
 
 def hot_response(request: web.BaseRequest, table: FileTable, rules: SiteRules) -> web.Response | None:
@@ -26,12 +25,10 @@ def hot_response(request: web.BaseRequest, table: FileTable, rules: SiteRules) -
         return None
     path = request.raw_path
     # Percent-encoded or with a query, the path is the full path's to decode and judge.
-    if "%" in path or "?" in path or path in _RULE_FILES:
+    if "%" in path or "?" in path or path in RULE_FILE_PATHS or rules.shadows_files:
         return None
     headers = request.headers
     if any(name in headers for name in _CONDITIONS):
-        return None
-    if rules.redirects and any(rule.force for rule in rules.redirects):
         return None
     entry = find_entry(table, path)
     if entry is None:

@@ -8,9 +8,7 @@ from aiohttp import web
 
 from gateway.serving import static
 from gateway.serving.files import FileTable
-from gateway.serving.rules import HEADERS_FILE, REDIRECTS_FILE, SiteRules
-
-_RULE_FILES = frozenset({f"/{REDIRECTS_FILE}", f"/{HEADERS_FILE}"})
+from gateway.serving.rules import RULE_FILE_PATHS, SiteRules
 
 
 async def respond_with_rules(
@@ -23,8 +21,7 @@ async def respond_with_rules(
     html_transform: Callable[[bytes], bytes] | None,
 ) -> web.StreamResponse:
     path = request.path
-    if path in _RULE_FILES:
-        # The rule files configure the site; like Netlify, never serve them.
+    if path in RULE_FILE_PATHS:
         return await static.respond(request, table, dev=dev, target="/404.html", status=404)
     # Most sites have no _redirects: then no rule lookup, and no table lookup ahead of serving's own.
     match = None

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import parse_qs, quote
 
 REDIRECTS_FILE = "_redirects"
 HEADERS_FILE = "_headers"
+# The rule files configure the site; like Netlify, they are never served.
+RULE_FILE_PATHS = frozenset({f"/{REDIRECTS_FILE}", f"/{HEADERS_FILE}"})
 STATUSES = frozenset({200, 301, 302, 303, 307, 308, 404, 410, 451})
 _PLACEHOLDER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
 _STATUS = re.compile(r"^(\d{3})(!?)$")
@@ -98,6 +101,11 @@ class SiteRules:
     redirects: tuple[RedirectRule, ...] = ()
     headers: tuple[HeaderRule, ...] = ()
     problems: tuple[str, ...] = ()
+
+    @cached_property
+    def shadows_files(self) -> bool:
+        """Whether a forced (``!``) rule may answer where a file exists."""
+        return any(rule.force for rule in self.redirects)
 
     def match_redirect(self, path: str, query: str = "", *, forced_only: bool = False) -> RedirectMatch | None:
         """The first rule matching ``path`` (decoded) and ``query`` (as sent, percent-encoded).
