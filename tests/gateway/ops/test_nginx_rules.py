@@ -41,6 +41,7 @@ def test_unforced_redirects_are_the_gateways_on_a_miss_and_need_nothing() -> Non
         ("", "/ /elsewhere 302!\n", "forced"),
         ("/*\n  Content-Type: text/plain\n", "", "Content-Type"),
         ("/*\n  X-Price: $5\n", "", "$"),
+        ("/*\n  X-Odd'Name: 1\n", "", "X-Odd'Name"),
     ],
 )
 def test_what_nginx_cannot_say_the_same_way_is_refused_with_the_reason(headers: str, redirects: str, reason: str) -> None:
