@@ -64,16 +64,20 @@ class BuildStep:
         build_dir = SiteBuildDir(self.settings.build_dir / site.name)
         try:
             with self._lock(site.name), build_dir.locked(self._stopping):
-                return self._run(site, current, known_failure, data)
+                return self._run(site, build_dir, current, known_failure, data)
         except OSError as error:
             # The build folder cannot be written (full, read-only): a failed build to retry.
             return Failure(None, crashed(site.name, error))
 
     def _run(
-        self, site: Site, current: Build | None, known_failure: Failure | None, data: Mapping[str, Any]
+        self,
+        site: Site,
+        build_dir: SiteBuildDir,
+        current: Build | None,
+        known_failure: Failure | None,
+        data: Mapping[str, Any],
     ) -> Build | Failure:
         started = time.perf_counter()
-        build_dir = SiteBuildDir(self.settings.build_dir / site.name)
         try:
             builder = self._builder(site)
             context = self._context(site, build_dir, data)
