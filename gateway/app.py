@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+import warnings
 from collections.abc import AsyncIterator, Callable
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -30,11 +32,12 @@ from gateway.dev.livereload import (
 from gateway.dev.livereload import script as live_reload_script
 from gateway.dev.watch import DevReloader
 from gateway.forwarding import proxy
-from gateway.forwarding.framing import refuse_ambiguous_framing
+from gateway.forwarding.framing import plainly_framed, refuse_ambiguous_framing
 from gateway.keys import (
     BUILDS,
     CACHE,
     CLIENT,
+    CLUSTER,
     DEV_SERVERS,
     KIND,
     LIVE_RELOAD,
@@ -51,7 +54,11 @@ from gateway.serving import pages
 from gateway.serving.hot_path import hot_response
 from gateway.serving.redirects import respond_with_rules
 from gateway.sites.directory import SiteDirectory
-from gateway.sites.routing import site_for
+from gateway.sites.registry import Site
+from gateway.sites.routing import servable_site, site_for
+
+if TYPE_CHECKING:
+    from gateway.cluster.member import ClusterMember
 
 log = logging.getLogger("sitegate")
 
@@ -67,10 +74,14 @@ def _is_api(path: str) -> bool:
 
 async def handle_site_request(request: web.Request) -> web.StreamResponse:
     """Host → site; then ``/api`` to the backend, everything else from the site's build."""
-    settings = request.app[SETTINGS]
     site = site_for(request)
     if isinstance(site, web.Response):
         return site
+    return await _serve_site(request, request.app, site)
+
+
+async def _serve_site(request: web.Request, app: web.Application, site: Site) -> web.StreamResponse:
+    settings = app[SETTINGS]
     request[SITE_NAME] = site.name
     # Judged on the path as sent, which is what the proxy forwards: "/%61pi/x" is no /api path.
     if _is_api(request.rel_url.raw_path):
@@ -79,17 +90,17 @@ async def handle_site_request(request: web.Request) -> web.StreamResponse:
             request,
             site=site,
             upstream=site.backend_url or settings.backend_url,
-            session=request.app[CLIENT],
+            session=app[CLIENT],
             settings=settings,
         )
-    if settings.dev and request.app[DEV_SERVERS].serves(site):
+    if settings.dev and app[DEV_SERVERS].serves(site):
         request[KIND] = "dev"
         return await devservers.forward(
-            request, site, servers=request.app[DEV_SERVERS], session=request.app[CLIENT], settings=settings
+            request, site, servers=app[DEV_SERVERS], session=app[CLIENT], settings=settings
         )
-    request[CACHE] = "hit" if request.app[BUILDS].current_build(site.name) is not None else "miss"
+    request[CACHE] = "hit" if app[BUILDS].current_build(site.name) is not None else "miss"
     try:
-        build = await request.app[BUILDS].current(site)
+        build = await app[BUILDS].current(site)
     except BuildFailed as failure:
         if not settings.dev:
             return pages.build_failed(site.name, str(failure.error), None)
@@ -106,6 +117,49 @@ async def handle_site_request(request: web.Request) -> web.StreamResponse:
         spa_fallback=bool(site.options.get("spa", False)),
         html_transform=partial(inject_script, build_id=build.build_id) if settings.dev else None,
     )
+
+
+with warnings.catch_warnings():
+    # aiohttp discourages subclasses of Application; this one overrides only ``_handle``, what
+    # aiohttp's server awaits for each request (tests/gateway/test_site_shortcut.py holds it to that).
+    warnings.simplefilter("ignore", DeprecationWarning)
+
+    class _Gateway(web.Application):
+        """In production, a plain request for a site (GET or HEAD, no body, a path no other route
+        or /api may claim, a Host naming a working site) skips the router and the middlewares:
+        ``_serve_site`` answers it at once, counted and logged by the same ``observe``. Whatever
+        else, or with an ``on_response_prepare`` signal, takes aiohttp's way."""
+
+        ATTRS = web.Application.ATTRS | {"_observe", "_elsewhere"}
+        _observe: Callable[[web.Request, Callable[[web.Request], Any]], Any] | None = None
+        _elsewhere: tuple[str, ...] | None = None
+
+        async def _handle(self, request: web.Request) -> web.StreamResponse:
+            site = self._plain_site(request) if self._observe is not None else None
+            if site is None:
+                return await super()._handle(request)
+            return await self._observe(request, partial(_serve_site, app=self, site=site))  # type: ignore[misc]
+
+        def _plain_site(self, request: web.Request) -> Site | None:
+            path = request.raw_path
+            if self._elsewhere is None:
+                self._elsewhere = _claimed_paths(self)
+            method = request.method
+            if (method != "GET" and method != "HEAD") or path[:1] != "/" or "%" in path or "#" in path:
+                return None  # the router decodes a path, and takes the path of an absolute URL
+            if path.startswith(self._elsewhere) or not plainly_framed(request) or "Expect" in request.headers:
+                return None
+            return servable_site(self[SITES].registry, request.host)
+
+
+def _claimed_paths(app: web.Application) -> tuple[str, ...]:
+    """The path prefixes of the routes other than the site route, and /api; "/" (all) when one
+    cannot be told by its prefix or a signal wants to see each response."""
+    claimed = ["/api"]
+    for resource in app.router.resources():
+        if any(route.handler is not handle_site_request for route in resource):
+            claimed.append(resource.canonical.partition("{")[0])
+    return ("/",) if app.on_response_prepare or "/" in claimed else tuple(claimed)
 
 
 async def live_reload_events(request: web.Request) -> web.StreamResponse:
@@ -179,26 +233,51 @@ async def _follow_published(app: web.Application) -> AsyncIterator[None]:
     await asyncio.gather(task, return_exceptions=True)
 
 
+def _cluster_member(settings: Settings) -> ClusterMember | None:
+    if settings.cluster is None:
+        return None
+    if settings.dev:
+        log.warning("development mode is one host: the cluster settings are not used")
+        return None
+    # Imported only here: a gateway on its own never loads the object-store client.
+    from gateway.cluster.member import ClusterMember
+
+    return ClusterMember.from_settings(settings.cluster)
+
+
+async def _follow_cluster(app: web.Application) -> AsyncIterator[None]:
+    from gateway.cluster.follow import follow_cluster
+
+    task = asyncio.create_task(follow_cluster(app[CLUSTER], app[BUILDS], app[SETTINGS].build_dir))
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await app[CLUSTER].close()
+
+
 def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = builder_for) -> web.Application:
     settings = settings.with_absolute_paths()
     metrics = GatewayMetrics()
-    app = web.Application(
+    # The access log is off in development, where the terminal is for build output.
+    observe = observe_requests(
+        metrics, access_log=settings.access_log and not settings.dev, json_lines=settings.log_format == "json"
+    )
+    app = _Gateway(
         client_max_size=OWN_ROUTES_MAX_BODY_BYTES,
         handler_args=handler_args(settings),
-        # Outermost, so refused framings are counted and logged too. The access log is off in
-        # development, where the terminal is for build output.
-        middlewares=[
-            observe_requests(
-                metrics, access_log=settings.access_log and not settings.dev, json_lines=settings.log_format == "json"
-            ),
-            refuse_ambiguous_framing,
-        ],
+        # Outermost, so refused framings are counted and logged too.
+        middlewares=[observe, refuse_ambiguous_framing],
     )
+    app._observe = None if settings.dev else observe
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[SITES] = SiteDirectory(settings.sites_dir, KNOWN_BUILDERS)
+    cluster = _cluster_member(settings)
     app[BUILDS] = BuildManager(
-        settings, builder_lookup, fetch_data=lambda site: fetch_site_data(site, session=app[CLIENT], settings=settings)
+        settings,
+        builder_lookup,
+        fetch_data=lambda site: fetch_site_data(site, session=app[CLIENT], settings=settings),
+        cluster=cluster,
     )
     metrics.track_builds(app[BUILDS])
     app[DEV_SERVERS] = DevServers(settings)
@@ -207,6 +286,9 @@ def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = bu
     app.cleanup_ctx.extend([_client_session, _builds, _site_watch])
     if settings.workers > 1 and not settings.dev:
         app.cleanup_ctx.append(_follow_published)
+    if cluster is not None:
+        app[CLUSTER] = cluster
+        app.cleanup_ctx.append(_follow_cluster)
     app.on_shutdown.append(_stop_site_processes)
     admin.add_routes(app)
     ops_routes.add_routes(app)

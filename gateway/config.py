@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import pwd
+import socket
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,31 @@ class Mode(StrEnum):
 
 class ConfigError(ValueError):
     """A setting has a value sitegate cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Several gateways sharing builds (issue 15): the build store holds the bytes, MongoDB the
+    pointers and build leases. Both or neither: one without the other is a ConfigError."""
+
+    store_url: str
+    db_url: str
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = field(default=None, repr=False)
+    s3_session_token: str | None = field(default=None, repr=False)
+    # This gateway's name in pointers and leases (the process id is added per process).
+    host_id: str = field(default_factory=socket.gethostname)
+    # How often a gateway asks whether a pointer moved: deploy → served everywhere within this.
+    poll_seconds: float = 1.0
+    # A build lease lasts this long unless renewed (every third of it): how long a dead
+    # builder holds a site up before another host builds it.
+    lease_seconds: float = 30.0
+    # The local build folder as a cache: least recently served builds go beyond this size.
+    cache_max_bytes: int | None = None
+    # How long one call to the store or the database may take before it counts as out of reach.
+    timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +115,8 @@ class Settings:
     # Where the gateway runs as root, a site's own build commands run as this user instead
     # (``nobody`` unless SITEGATE_BUILD_USER names another; ``root`` keeps them as root).
     build_user: BuildUser | None = field(default_factory=lambda: _default_build_user())
+    # None: one host on its own, as without these settings sitegate always was.
+    cluster: ClusterSettings | None = None
 
     @property
     def dev(self) -> bool:
@@ -252,6 +280,73 @@ _PARSERS: dict[str, tuple[str, Any]] = {
 }
 
 
+def _store_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme != "s3" or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError("must be s3://bucket or s3://bucket/prefix")
+    return value.strip().rstrip("/")
+
+
+def _mongo_url(value: str) -> str:
+    if urlsplit(value.strip()).scheme not in ("mongodb", "mongodb+srv"):
+        raise ValueError("must be a mongodb:// or mongodb+srv:// URL")
+    return value.strip()
+
+
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def _size(value: str) -> int:
+    """Bytes, or a number with K, M, G or T (binary: 1K = 1,024 bytes)."""
+    text = value.strip().upper().removesuffix("B").removesuffix("I")
+    unit = text[-1:] if text[-1:] in _SIZE_UNITS else ""
+    try:
+        number = float(text[: len(text) - len(unit)])
+    except ValueError:
+        raise ValueError("must be a size in bytes, or with K, M, G or T (e.g. 20G)") from None
+    if number <= 0:
+        raise ValueError("must be greater than 0")
+    return int(number * _SIZE_UNITS[unit])
+
+
+# Read only when SITEGATE_BUILD_STORE or SITEGATE_CLUSTER_DB is set; the AWS_* names are the
+# ones every S3 tool reads, so one set of credentials serves them all.
+_CLUSTER_PARSERS: dict[str, tuple[str, Any]] = {
+    "SITEGATE_BUILD_STORE": ("store_url", _store_url),
+    "SITEGATE_CLUSTER_DB": ("db_url", _mongo_url),
+    "SITEGATE_S3_ENDPOINT_URL": ("s3_endpoint_url", _url),
+    "AWS_REGION": ("s3_region", _text),
+    "AWS_ACCESS_KEY_ID": ("s3_access_key_id", _text),
+    "AWS_SECRET_ACCESS_KEY": ("s3_secret_access_key", _text),
+    "AWS_SESSION_TOKEN": ("s3_session_token", _text),
+    "SITEGATE_HOST_ID": ("host_id", _text),
+    "SITEGATE_CLUSTER_POLL_SECONDS": ("poll_seconds", _positive_float),
+    "SITEGATE_CLUSTER_LEASE_SECONDS": ("lease_seconds", _positive_float),
+    "SITEGATE_CACHE_MAX_BYTES": ("cache_max_bytes", _size),
+    "SITEGATE_CLUSTER_TIMEOUT": ("timeout_seconds", _positive_float),
+}
+
+
+def _cluster(environ: Mapping[str, str]) -> ClusterSettings | None:
+    values: dict[str, Any] = {}
+    for name, (key, parser) in _CLUSTER_PARSERS.items():
+        raw = environ.get(name) or (environ.get("AWS_DEFAULT_REGION") if name == "AWS_REGION" else None)
+        if not raw:
+            continue
+        try:
+            values[key] = parser(raw)
+        except ValueError as error:
+            shown = "…" if "SECRET" in name or "TOKEN" in name else repr(raw)
+            raise ConfigError(f"{name}={shown}: {error}") from None
+    has_store, has_db = "store_url" in values, "db_url" in values
+    if not has_store and not has_db:
+        return None
+    if not (has_store and has_db):
+        missing = "SITEGATE_CLUSTER_DB" if has_store else "SITEGATE_BUILD_STORE"
+        raise ConfigError(f"{missing} is not set: a cluster needs both SITEGATE_BUILD_STORE and SITEGATE_CLUSTER_DB")
+    return ClusterSettings(**values)
+
+
 def _parse(name: str, raw: str) -> tuple[str, Any]:
     field_name, parser = _PARSERS[name]
     try:
@@ -284,4 +379,5 @@ def load_settings(
         key, value = _parse(name, raw)
         values[key] = value
     values["command_env"] = _command_env(environ)
+    values["cluster"] = _cluster(environ)
     return Settings(**values)

@@ -31,6 +31,8 @@ class Build:
     record: BuildRecord
     reused: bool
     origins: Mapping[str, str] = field(default_factory=dict)
+    # Made by another host of the cluster and taken from the build store.
+    fetched: bool = False
 
     def as_previous(self) -> PreviousBuild:
         return PreviousBuild(
@@ -52,6 +54,8 @@ class Failure:
 
     build_id: str | None
     error: BuildError
+    # The site's [data] was out of reach: tried again by itself, not only when asked.
+    data_out_of_reach: bool = False
 
 
 def crashed(site_name: str, error: Exception, build_id: str | None = None) -> BuildError:

@@ -9,7 +9,9 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from builders import builder_for
 from builders.base import Builder
@@ -29,6 +31,9 @@ from gateway.building.step import BuildStep
 from gateway.config import Settings
 from gateway.sites.registry import Site
 
+if TYPE_CHECKING:
+    from gateway.cluster.member import ClusterMember
+
 log = logging.getLogger("sitegate.builds")
 
 
@@ -47,8 +52,10 @@ class BuildManager:
         settings: Settings,
         builder_lookup: Callable[[str], Builder] = builder_for,
         fetch_data: Callable[[Site], Awaitable[Mapping[str, Any]]] | None = None,
+        cluster: ClusterMember | None = None,
     ) -> None:
         self._settings = settings
+        self._cluster = cluster
         self._fetch_data = fetch_data or _no_data
         self._executor = ThreadPoolExecutor(max_workers=settings.max_builds, thread_name_prefix="sitegate-build")
         # Housekeeping has its own worker, so it never holds up a build waiting for one.
@@ -70,7 +77,8 @@ class BuildManager:
         if state.current is not None and not state.stale and state.site == site:
             return state.current
         if state.current is not None and not state.stale and not self._settings.dev:
-            self.rebuild_in_background(site)
+            # A changed site.toml is built here; a build recalled from disk is only checked.
+            self.rebuild_in_background(site, inputs_changed=state.site is not None)
             return state.current
         task = state.task
         if task is None:
@@ -89,7 +97,7 @@ class BuildManager:
         state = self._states.get(site_name)
         if state is None:
             return
-        state.stale = True
+        state.stale = state.rebuild = True
         state.failed_at = 0.0
         if state.task is not None:
             state.again = True
@@ -98,6 +106,7 @@ class BuildManager:
         """Build anew while the current build stays in service; bursts share one build.
         ``inputs_changed``: files or data changed, so a build already running is not enough."""
         state = self._states.setdefault(site.name, SiteState())
+        state.rebuild = state.rebuild or inputs_changed
         if state.task is None:
             if self._recently_failed(state) and not inputs_changed and state.wanted == site:
                 return
@@ -105,6 +114,13 @@ class BuildManager:
             self._start(site, state).add_done_callback(lambda task: task.cancelled() or task.exception())
         elif inputs_changed or state.wanted != site:
             state.wanted, state.again = site, True
+
+    def refresh(self, site_name: str) -> None:
+        """The cluster moved the site's pointer: serve what it names, if this process serves
+        the site at all (one it has not been asked for is fetched on its first request)."""
+        state = self._states.get(site_name)
+        if state is not None and state.site is not None:
+            self.rebuild_in_background(state.site)
 
     async def roll_back(self, site: Site) -> Build:
         """``sitegate rollback`` pinned an earlier build on disk: look again at once. The step
@@ -127,6 +143,7 @@ class BuildManager:
                 builds_failed=state.failed,
                 builds_run=state.run,
                 builds_reused=state.reused,
+                builds_fetched=state.fetched,
                 building=state.task is not None,
                 last_error=str(state.last_error) if state.last_error else None,
                 stale=state.current is not None and state.last_error is not None,
@@ -198,7 +215,6 @@ class BuildManager:
         raise BuildFailed(site.name, state.last_error)
 
     async def _run(self, state: SiteState) -> Build:
-        loop = asyncio.get_running_loop()
         try:
             while True:
                 # The newest configuration asked for, which may have changed since the last round.
@@ -206,15 +222,15 @@ class BuildManager:
                 assert site is not None
                 state.again = False
                 state.started += 1
-                data_out_of_reach = False
-                try:
-                    data = await self._fetch_data(site) if site.options.get("data") else {}
-                except BuildError as error:
-                    outcome: Build | Failure = Failure(None, error)
-                    data_out_of_reach = True
+                rebuild, state.rebuild = state.rebuild, False
+                if self._cluster is None:
+                    outcome = await self._build_here(site, state)
                 else:
-                    outcome = await loop.run_in_executor(
-                        self._executor, self._step.run, site, state.current, state.failure, data
+                    outcome = await self._cluster.settle(
+                        site.name,
+                        rebuild=rebuild,
+                        build_here=partial(self._build_here, site, state),
+                        adopt=partial(self._adopt, site, state),
                     )
                 if isinstance(outcome, Failure):
                     if outcome is not state.failure:
@@ -223,13 +239,15 @@ class BuildManager:
                     state.failure, state.last_error = outcome, outcome.error
                     state.failed_at = time.monotonic()
                     state.failed_in_a_row += 1
-                    if data_out_of_reach:
+                    if outcome.data_out_of_reach:
                         self._retry_data_later(state)
                     if not state.again:
                         raise outcome.error
                     continue
                 build = outcome
-                if build.reused or build is state.current:
+                if build.fetched:
+                    state.fetched += 1
+                elif build.reused or build is state.current:
                     state.reused += 1
                 else:
                     state.run += 1
@@ -240,6 +258,20 @@ class BuildManager:
                     return build
         finally:
             state.task = None
+
+    async def _build_here(self, site: Site, state: SiteState) -> Build | Failure:
+        """A build from this host's inputs (found on disk by its id when they are unchanged)."""
+        try:
+            data = await self._fetch_data(site) if site.options.get("data") else {}
+        except BuildError as error:
+            return Failure(None, error, data_out_of_reach=True)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._step.run, site, state.current, state.failure, data)
+
+    async def _adopt(self, site: Site, state: SiteState, build_id: str, fetch: Callable[[Path], str]) -> Build:
+        """The cluster's build ``build_id``, from disk or fetched (``fetch`` fills a folder)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._step.adopt, site, state.current, build_id, fetch)
 
     async def _recall(self, site: Site, state: SiteState) -> None:
         """After a restart, the last good build on disk serves while the site is built anew (or

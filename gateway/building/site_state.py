@@ -27,11 +27,16 @@ class SiteState:
     task: asyncio.Task[Build] | None = None
     stale: bool = False
     again: bool = False
+    # The next round builds from this host's inputs (an edit, a hook, a changed site.toml)
+    # rather than serving what the cluster's pointer names.
+    rebuild: bool = False
     started: int = 0
     failed: int = 0
     # Of the builds started and not failed: made anew, or found on disk (or in service) by their id.
     run: int = 0
     reused: int = 0
+    # Taken from the cluster's build store, made by another host.
+    fetched: int = 0
     last_error: BuildError | None = None
     failed_at: float = 0.0
     failed_in_a_row: int = 0
@@ -48,6 +53,7 @@ class SiteBuildStats:
     builds_failed: int
     builds_run: int
     builds_reused: int
+    builds_fetched: int
     building: bool
     last_error: str | None
     stale: bool

@@ -17,6 +17,7 @@ from builders.errors import BuildError
 from builders.workers import ProcessWorkers
 from gateway.building.build import Build, Failure, crashed, load_build
 from gateway.building.build_dir import SiteBuildDir
+from gateway.building.fetched import take_fetched
 from gateway.building.record import BuildRecord
 from gateway.building.compress import precompress
 from gateway.building.fingerprint import DigestCache, fingerprint, input_labels
@@ -138,6 +139,14 @@ class BuildStep:
         for problem in rules.problems:
             log.warning("%s: %s", site.name, problem)
         return Build(site.name, build_id, output, table, rules, record, reused, origins)
+
+    def adopt(self, site: Site, current: Build | None, build_id: str, fetch: Callable[[Path], str]) -> Build:
+        """The cluster's build ``build_id`` in service here (``building.fetched``)."""
+        if current is not None and current.build_id == build_id:
+            return current
+        build_dir = SiteBuildDir(self.settings.build_dir / site.name)
+        with self._lock(site.name), build_dir.locked(self._stopping):
+            return take_fetched(build_dir, site.name, build_id, fetch)
 
     def last_good(self, site: Site) -> Build | None:
         """The complete build ``current`` points at on disk, to serve after a restart while the
