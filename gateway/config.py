@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from builders.base import BuildUser
+from gateway import config_values as values
 
 # Installed beside the code, in a checkout as in a wheel: the `shared` package carries them.
 _SHARED = Path(__file__).resolve().parent.parent / "shared"
@@ -156,12 +156,6 @@ def _command_env(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((name, environ[name]) for name in INHERITED_COMMAND_VARIABLES if environ.get(name))
 
 
-def _path(value: str) -> Path:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return Path(value).expanduser()
-
-
 def _mode(value: str) -> Mode:
     try:
         return Mode(value.strip().lower())
@@ -169,161 +163,61 @@ def _mode(value: str) -> Mode:
         raise ValueError("must be 'production' or 'development'") from None
 
 
-def _url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http:// or https:// URL with a host")
-    return value.strip().rstrip("/")
-
-
-def _whole_number(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError("must be a whole number") from None
-
-
-def _number(value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError("must be a number") from None
-
-
-def _port(value: str) -> int:
-    port = _whole_number(value)
-    if not 0 <= port <= 65535:
-        raise ValueError("must be between 0 and 65535")
-    return port
-
-
-def _positive_float(value: str) -> float:
-    number = _number(value)
-    if number <= 0:
-        raise ValueError("must be greater than 0")
-    return number
-
-
-def _positive_int(value: str) -> int:
-    number = _whole_number(value)
-    if number < 1:
-        raise ValueError("must be 1 or more")
-    return number
-
-
 def _networks(value: str) -> tuple[IpNetwork, ...]:
     items = [item.strip() for item in value.split(",") if item.strip()]
     return tuple(ipaddress.ip_network(item, strict=False) for item in items)
 
 
-def _workers(value: str) -> int:
-    if value == "auto":
-        return os.cpu_count() or 1
-    number = _positive_int(value)
-    if number > 64:
-        raise ValueError("must be auto or a whole number from 1 to 64")
-    return number
-
-
-def _log_format(value: str) -> str:
-    value = value.strip().lower()
-    if value not in ("text", "json"):
-        raise ValueError("must be 'text' or 'json'")
-    return value
-
-
-def _switch(value: str) -> bool:
-    value = value.strip().lower()
-    if value not in ("on", "off"):
-        raise ValueError("must be 'on' or 'off'")
-    return value == "on"
-
-
-def _text(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value.strip()
-
-
 _PARSERS: dict[str, tuple[str, Any]] = {
-    "SITES_DIR": ("sites_dir", _path),
-    "SHARED_DIR": ("shared_dir", _path),
-    "TEMPLATES_DIR": ("templates_dir", _path),
-    "BUILD_DIR": ("build_dir", _path),
+    "SITES_DIR": ("sites_dir", values.path),
+    "SHARED_DIR": ("shared_dir", values.path),
+    "TEMPLATES_DIR": ("templates_dir", values.path),
+    "BUILD_DIR": ("build_dir", values.path),
     "MODE": ("mode", _mode),
-    "BACKEND_URL": ("backend_url", _url),
-    "BACKEND_TOKEN": ("backend_token", _text),
-    "HOST": ("host", _text),
-    "PORT": ("port", _port),
+    "BACKEND_URL": ("backend_url", values.url),
+    "BACKEND_TOKEN": ("backend_token", values.text),
+    "HOST": ("host", values.text),
+    "PORT": ("port", values.port),
     "TRUSTED_PROXIES": ("trusted_proxies", _networks),
-    "PROXY_CONNECT_TIMEOUT": ("proxy_connect_timeout", _positive_float),
-    "PROXY_READ_TIMEOUT": ("proxy_read_timeout", _positive_float),
-    "BUILD_TIMEOUT": ("build_timeout", _positive_float),
-    "MAX_BUILDS": ("max_builds", _positive_int),
-    "SHUTDOWN_GRACE": ("shutdown_grace", _positive_float),
+    "PROXY_CONNECT_TIMEOUT": ("proxy_connect_timeout", values.positive_float),
+    "PROXY_READ_TIMEOUT": ("proxy_read_timeout", values.positive_float),
+    "BUILD_TIMEOUT": ("build_timeout", values.positive_float),
+    "MAX_BUILDS": ("max_builds", values.positive_int),
+    "SHUTDOWN_GRACE": ("shutdown_grace", values.positive_float),
     "BUILD_USER": ("build_user", _build_user),
-    "HEADER_TIMEOUT": ("header_timeout", _positive_float),
-    "MAX_HEADER_BYTES": ("max_header_bytes", _positive_int),
-    "MAX_HEADERS": ("max_headers", _positive_int),
-    "MAX_API_BODY_BYTES": ("max_api_body_bytes", _positive_int),
-    "BODY_TIMEOUT": ("body_timeout", _positive_float),
-    "MAX_CONNECTIONS": ("max_connections", _positive_int),
-    "WORKERS": ("workers", _workers),
-    "KEEP_BUILDS": ("keep_builds", _positive_int),
-    "STORE_URL": ("store_url", _text),
-    "DATA_DIR": ("data_dir", _path),
-    "WATCH_DEBOUNCE_MS": ("watch_debounce_ms", _positive_int),
-    "DEFAULT_SITE": ("default_site", _text),
-    "GATEWAY_URL": ("gateway_url", _url),
-    "LOG_FORMAT": ("log_format", _log_format),
-    "ACCESS_LOG": ("access_log", _switch),
+    "HEADER_TIMEOUT": ("header_timeout", values.positive_float),
+    "MAX_HEADER_BYTES": ("max_header_bytes", values.positive_int),
+    "MAX_HEADERS": ("max_headers", values.positive_int),
+    "MAX_API_BODY_BYTES": ("max_api_body_bytes", values.positive_int),
+    "BODY_TIMEOUT": ("body_timeout", values.positive_float),
+    "MAX_CONNECTIONS": ("max_connections", values.positive_int),
+    "WORKERS": ("workers", values.workers),
+    "KEEP_BUILDS": ("keep_builds", values.positive_int),
+    "STORE_URL": ("store_url", values.text),
+    "DATA_DIR": ("data_dir", values.path),
+    "WATCH_DEBOUNCE_MS": ("watch_debounce_ms", values.positive_int),
+    "DEFAULT_SITE": ("default_site", values.text),
+    "GATEWAY_URL": ("gateway_url", values.url),
+    "LOG_FORMAT": ("log_format", values.log_format),
+    "ACCESS_LOG": ("access_log", values.switch),
 }
-
-
-def _store_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme != "s3" or not parts.hostname or parts.query or parts.fragment:
-        raise ValueError("must be s3://bucket or s3://bucket/prefix")
-    return value.strip().rstrip("/")
-
-
-def _mongo_url(value: str) -> str:
-    if urlsplit(value.strip()).scheme not in ("mongodb", "mongodb+srv"):
-        raise ValueError("must be a mongodb:// or mongodb+srv:// URL")
-    return value.strip()
-
-
-_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-
-
-def _size(value: str) -> int:
-    """Bytes, or a number with K, M, G or T (binary: 1K = 1,024 bytes)."""
-    text = value.strip().upper().removesuffix("B").removesuffix("I")
-    unit = text[-1:] if text[-1:] in _SIZE_UNITS else ""
-    try:
-        number = float(text[: len(text) - len(unit)])
-    except ValueError:
-        raise ValueError("must be a size in bytes, or with K, M, G or T (e.g. 20G)") from None
-    if number <= 0:
-        raise ValueError("must be greater than 0")
-    return int(number * _SIZE_UNITS[unit])
 
 
 # Read only when SITEGATE_BUILD_STORE or SITEGATE_CLUSTER_DB is set; the AWS_* names are the
 # ones every S3 tool reads, so one set of credentials serves them all.
 _CLUSTER_PARSERS: dict[str, tuple[str, Any]] = {
-    "SITEGATE_BUILD_STORE": ("store_url", _store_url),
-    "SITEGATE_CLUSTER_DB": ("db_url", _mongo_url),
-    "SITEGATE_S3_ENDPOINT_URL": ("s3_endpoint_url", _url),
-    "AWS_REGION": ("s3_region", _text),
-    "AWS_ACCESS_KEY_ID": ("s3_access_key_id", _text),
-    "AWS_SECRET_ACCESS_KEY": ("s3_secret_access_key", _text),
-    "AWS_SESSION_TOKEN": ("s3_session_token", _text),
-    "SITEGATE_HOST_ID": ("host_id", _text),
-    "SITEGATE_CLUSTER_POLL_SECONDS": ("poll_seconds", _positive_float),
-    "SITEGATE_CLUSTER_LEASE_SECONDS": ("lease_seconds", _positive_float),
-    "SITEGATE_CACHE_MAX_BYTES": ("cache_max_bytes", _size),
-    "SITEGATE_CLUSTER_TIMEOUT": ("timeout_seconds", _positive_float),
+    "SITEGATE_BUILD_STORE": ("store_url", values.store_url),
+    "SITEGATE_CLUSTER_DB": ("db_url", values.mongo_url),
+    "SITEGATE_S3_ENDPOINT_URL": ("s3_endpoint_url", values.url),
+    "AWS_REGION": ("s3_region", values.text),
+    "AWS_ACCESS_KEY_ID": ("s3_access_key_id", values.text),
+    "AWS_SECRET_ACCESS_KEY": ("s3_secret_access_key", values.text),
+    "AWS_SESSION_TOKEN": ("s3_session_token", values.text),
+    "SITEGATE_HOST_ID": ("host_id", values.text),
+    "SITEGATE_CLUSTER_POLL_SECONDS": ("poll_seconds", values.positive_float),
+    "SITEGATE_CLUSTER_LEASE_SECONDS": ("lease_seconds", values.positive_float),
+    "SITEGATE_CACHE_MAX_BYTES": ("cache_max_bytes", values.size),
+    "SITEGATE_CLUSTER_TIMEOUT": ("timeout_seconds", values.positive_float),
 }
 
 

@@ -93,6 +93,9 @@ MAY_IMPORT = {
         "gateway.config", "gateway.keys", "gateway.sites", "gateway.building", "gateway.forwarding",
         "gateway.serving", "builders",
     ),
+    # Several gateways sharing builds: a build manager's round decides between the cluster's
+    # build and one made here; it reads the configuration and the building room, nothing else.
+    "gateway.cluster": ("gateway.config", "gateway.building", "builders.errors"),
     "builders": (),
     "shared.backend": ("gateway.config",),
 }

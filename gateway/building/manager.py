@@ -11,28 +11,18 @@ from collections.abc import Awaitable, Callable, Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from builders import builder_for
 from builders.base import Builder
 from builders.errors import BuildError
 from gateway.building.build import Build, Failure
-from gateway.building.site_state import (
-    DATA_RETRY_FIRST_SECONDS,
-    DATA_RETRY_MAX_SECONDS,
-    FAILED_RETRY_FIRST_SECONDS,
-    FAILED_RETRY_MAX_SECONDS,
-    SiteBuildStats,
-    SiteState,
-    backoff,
-)
+from gateway.building.cluster_round import ClusterRound
+from gateway.building.site_state import SiteBuildStats, SiteState
 from gateway.building.fingerprint import sitegate_version
 from gateway.building.step import BuildStep
 from gateway.config import Settings
 from gateway.sites.registry import Site
-
-if TYPE_CHECKING:
-    from gateway.cluster.member import ClusterMember
 
 log = logging.getLogger("sitegate.builds")
 
@@ -52,7 +42,7 @@ class BuildManager:
         settings: Settings,
         builder_lookup: Callable[[str], Builder] = builder_for,
         fetch_data: Callable[[Site], Awaitable[Mapping[str, Any]]] | None = None,
-        cluster: ClusterMember | None = None,
+        cluster: ClusterRound | None = None,
     ) -> None:
         self._settings = settings
         self._cluster = cluster
@@ -82,7 +72,7 @@ class BuildManager:
             return state.current
         task = state.task
         if task is None:
-            if self._recently_failed(state):
+            if state.recently_failed():
                 return self._serve_after_failure(site, state)
             task = self._start(site, state)
         elif state.wanted != site:
@@ -108,7 +98,7 @@ class BuildManager:
         state = self._states.setdefault(site.name, SiteState())
         state.rebuild = state.rebuild or inputs_changed
         if state.task is None:
-            if self._recently_failed(state) and not inputs_changed and state.wanted == site:
+            if state.recently_failed() and not inputs_changed and state.wanted == site:
                 return
             state.failed_at = 0.0
             self._start(site, state).add_done_callback(lambda task: task.cancelled() or task.exception())
@@ -136,20 +126,7 @@ class BuildManager:
         return state.task
 
     def stats(self) -> Mapping[str, SiteBuildStats]:
-        return {
-            name: SiteBuildStats(
-                current_build=state.current.build_id if state.current else None,
-                builds_started=state.started,
-                builds_failed=state.failed,
-                builds_run=state.run,
-                builds_reused=state.reused,
-                builds_fetched=state.fetched,
-                building=state.task is not None,
-                last_error=str(state.last_error) if state.last_error else None,
-                stale=state.current is not None and state.last_error is not None,
-            )
-            for name, state in sorted(self._states.items())
-        }
+        return {name: state.stats() for name, state in sorted(self._states.items())}
 
     def serving(self) -> dict[str, Build]:
         """The builds in service that no build of this process is about to replace."""
@@ -199,14 +176,6 @@ class BuildManager:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._tidier.shutdown(wait=False, cancel_futures=True)
         self._step.close()
-
-    def _recently_failed(self, state: SiteState) -> bool:
-        return (
-            state.last_error is not None
-            and state.failed_at > 0
-            and time.monotonic() - state.failed_at
-            < backoff(FAILED_RETRY_FIRST_SECONDS, FAILED_RETRY_MAX_SECONDS, state.failed_in_a_row)
-        )
 
     def _serve_after_failure(self, site: Site, state: SiteState) -> Build:
         assert state.last_error is not None
@@ -297,7 +266,7 @@ class BuildManager:
         """The backend may come back: try again with backoff, not on every request."""
         if state.data_retry is not None:
             return
-        delay = backoff(DATA_RETRY_FIRST_SECONDS, DATA_RETRY_MAX_SECONDS, state.failed_in_a_row)
+        delay = state.data_retry_delay()
 
         def retry() -> None:
             state.data_retry = None

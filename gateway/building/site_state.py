@@ -4,6 +4,7 @@ running, and how its recent builds failed, which decides when it is tried again.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from builders.errors import BuildError
@@ -44,6 +45,31 @@ class SiteState:
     data_retry: asyncio.TimerHandle | None = None
     # The look for the last good build on disk, done once, at the first request after a start.
     recalled: asyncio.Future[Build | None] | None = None
+
+    def recently_failed(self) -> bool:
+        """Whether the last build failed too recently to try again when asked."""
+        return (
+            self.last_error is not None
+            and self.failed_at > 0
+            and time.monotonic() - self.failed_at
+            < backoff(FAILED_RETRY_FIRST_SECONDS, FAILED_RETRY_MAX_SECONDS, self.failed_in_a_row)
+        )
+
+    def data_retry_delay(self) -> float:
+        return backoff(DATA_RETRY_FIRST_SECONDS, DATA_RETRY_MAX_SECONDS, self.failed_in_a_row)
+
+    def stats(self) -> SiteBuildStats:
+        return SiteBuildStats(
+            current_build=self.current.build_id if self.current else None,
+            builds_started=self.started,
+            builds_failed=self.failed,
+            builds_run=self.run,
+            builds_reused=self.reused,
+            builds_fetched=self.fetched,
+            building=self.task is not None,
+            last_error=str(self.last_error) if self.last_error else None,
+            stale=self.current is not None and self.last_error is not None,
+        )
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from builders.base import BuildContext, Builder, BuildResult, PreviousBuild
+from builders.base import BuildContext, Builder
 from builders.errors import BuildError
 from builders.workers import ProcessWorkers
 from gateway.building.build import Build, Failure, crashed, load_build
 from gateway.building.build_dir import SiteBuildDir
+from gateway.building.carry import builds_in, origins_of, previous_on_disk
 from gateway.building.fetched import take_fetched
 from gateway.building.record import BuildRecord
 from gateway.building.compress import precompress
@@ -113,7 +114,7 @@ class BuildStep:
         if record is None:
             if known_failure is not None and known_failure.build_id == build_id:
                 return known_failure
-            previous = current.as_previous() if current else _previous_on_disk(build_dir)
+            previous = current.as_previous() if current else previous_on_disk(build_dir)
             # Carrying over needs the previous file table, which only a build in memory has.
             context = replace(context, input_digests=digests, previous=previous, carry_over=current is not None)
             try:
@@ -178,7 +179,7 @@ class BuildStep:
         with self._lock(build.site_name):
             serving = current() or build
             site_root = build_dir.root.resolve()
-            in_use = _builds_in(serving.table, site_root) | _builds_in(build.table, site_root)
+            in_use = builds_in(serving.table, site_root) | builds_in(build.table, site_root)
             if not build_dir.is_incomplete(serving.build_id):
                 build_dir.point_current(serving.build_id)
             build_dir.prune(self.settings.keep_builds, protect=in_use | {serving.build_id, build.build_id})
@@ -263,7 +264,7 @@ class BuildStep:
             rendered=result.rendered,
             seconds=round(seconds, 4),
         )
-        carried = _origins(result, current) if context.carry_over and current is not None else {}
+        carried = origins_of(result, current) if context.carry_over and current is not None else {}
         summary = (
             f"{context.site_name}: built {build_id} in {seconds * 1000:.0f} ms, "
             f"{len(result.files)} files, {len(result.rendered)} rendered\n"
@@ -274,36 +275,5 @@ class BuildStep:
         return record, carried
 
 
-def _origins(result: BuildResult, previous: Build) -> dict[str, str]:
-    """For each output a build reused rather than wrote, the build folder its file lives in:
-    the one the previous build has it from, or the previous build's own."""
-    fresh = set(result.rendered)
-    return {
-        relative: previous.origins.get(relative, previous.build_id) for relative in result.files if relative not in fresh
-    }
-
-
 def _is(serving: Build | None, build: Build) -> bool:
     return serving is not None and serving.build_id == build.build_id
-
-
-def _builds_in(table: FileTable, site_root: Path) -> set[str]:
-    """The build folders a table's entries point into (an incremental build's table points
-    into the build it carried outputs over from, until it is rebased on its own folder)."""
-    folders = {entry.path.parent for entry in table} | {v.path.parent for entry in table for v in entry.encodings}
-    found = set()
-    for folder in folders:
-        try:
-            found.add(folder.relative_to(site_root).parts[0])
-        except (ValueError, IndexError):
-            continue
-    return found
-
-
-def _previous_on_disk(build_dir: SiteBuildDir) -> PreviousBuild | None:
-    """After a restart, the build ``current`` points at still lets the next one be incremental."""
-    current_id = build_dir.current_id()
-    record = build_dir.find(current_id) if current_id else None
-    if record is None:
-        return None
-    return PreviousBuild(build_dir.output(record.build_id), record.dependencies, record.input_digests)
