@@ -1,0 +1,1 @@
+"""Several gateways sharing builds: the build store (object storage) and coordination (MongoDB)."""
