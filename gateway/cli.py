@@ -98,7 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     nginx = commands.add_parser(
         "nginx-config", help="print an nginx config for the sites", description=NGINX_HELP, formatter_class=_KeepLines
     )
-    nginx.add_argument("--gateway", help="the gateway nginx forwards to (default SITEGATE_GATEWAY_URL)")
+    gateways = nginx.add_mutually_exclusive_group()
+    gateways.add_argument("--gateway", help="the gateway nginx forwards to (default SITEGATE_GATEWAY_URL)")
+    gateways.add_argument(
+        "--upstream", action="append", default=[], metavar="HOST:PORT", help="one of several gateways (repeat it)"
+    )
     nginx.add_argument("--backend", help="send /api straight to this backend (default: through the gateway)")
     nginx.add_argument("--direct", action="store_true", help="nginx serves built files itself")
     nginx.add_argument("--listen", default="80", help="nginx's listen address or port (default 80)")
@@ -202,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "nginx-config":
             return nginx_command.run(
                 settings, argv[1:], gateway=args.gateway, backend=args.backend, direct=args.direct,
-                listen=args.listen, brotli=args.brotli, output=args.output,
+                listen=args.listen, brotli=args.brotli, output=args.output, upstreams=args.upstream,
             )  # fmt: skip
     except ConfigError as error:
         print(f"sitegate: {error}", file=sys.stderr)

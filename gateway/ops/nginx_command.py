@@ -14,6 +14,7 @@ from builders import KNOWN_BUILDERS
 from gateway.config import ConfigError, Settings
 from gateway.ops.nginx_config import NginxOptions, plan, render
 from gateway.ops.nginx_rules import Inexpressible
+from gateway.ops.nginx_upstream import server_address
 from gateway.sites.registry import Registry
 
 NGINX_HELP = """\
@@ -27,14 +28,19 @@ and asks the gateway only on a miss, for a site never built, or for a site whose
 or _headers nginx cannot express (the config says which, in a comment).
 
 --backend URL: nginx sends /api straight to the backend, with the tenant headers (and the
-backend token) written into each site's block."""
+backend token) written into each site's block.
+
+--upstream HOST:PORT, once per gateway (instead of --gateway): nginx spreads requests over the
+gateways, leaves out one that fails (2 failures within 5 s, for 5 s), and sends a request a
+gateway failed to the next one, unless it is a POST, PATCH or LOCK the gateway received."""
 
 
 def run(settings: Settings, argv: Sequence[str], *, gateway: str | None, backend: str | None, direct: bool,
-        listen: str, brotli: bool, output: Path | None) -> int:  # fmt: skip
+        listen: str, brotli: bool, output: Path | None, upstreams: Sequence[str] = ()) -> int:  # fmt: skip
     try:
+        servers = _servers(upstreams)
         options = NginxOptions(
-            gateway=_upstream(gateway or settings.gateway_url, "--gateway"),
+            gateway="" if servers else _upstream(gateway or settings.gateway_url, "--gateway"),
             listen=listen,
             direct=direct,
             build_dir=settings.build_dir.resolve(),
@@ -42,6 +48,7 @@ def run(settings: Settings, argv: Sequence[str], *, gateway: str | None, backend
             backend_token=settings.backend_token if backend else None,
             brotli=brotli,
             max_body_bytes=settings.max_api_body_bytes,
+            upstreams=servers,
         )
         registry = Registry.scan(settings.sites_dir, KNOWN_BUILDERS)
         text = render(plan(registry, options), options, shlex.join(["sitegate", "nginx-config", *argv]))
@@ -66,6 +73,19 @@ def _upstream(url: str, flag: str) -> str:
         raise ConfigError(f"{flag} {url!r}: the port is not a number from 0 to 65535") from None
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"{host}:{port}"
+
+
+def _servers(upstreams: Sequence[str]) -> tuple[str, ...]:
+    servers: list[str] = []
+    for text in upstreams:
+        try:
+            server = server_address(text)
+        except ValueError as error:
+            raise ConfigError(f"--upstream {text!r}: {error}") from None
+        if server in servers:
+            raise ConfigError(f"--upstream {text!r}: named twice")
+        servers.append(server)
+    return tuple(servers)
 
 
 def _write(path: Path, text: str, *, private: bool) -> None:

@@ -7,7 +7,8 @@ nginx does not serve itself go to the gateway, which picks the site and sets the
 ``current`` build from the build folder with the gateway's policy (precompressed siblings,
 ``immutable`` for hashed names, ``no-cache`` otherwise, clean URLs; a miss, and so a site never
 built and ``404.html``, goes to the gateway). With a backend, nginx sends ``/api`` to it
-straight, writing the tenant headers into each site's block.
+straight, writing the tenant headers into each site's block. With ``upstreams``, the gateway
+is several, balanced with health checks and retries (``nginx_upstream``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from gateway.building.build_dir import CURRENT
 from gateway.building.rules_link import link_name
 from gateway.ops.nginx_rules import HeaderMap, Inexpressible, header_maps, quoted
+from gateway.ops.nginx_upstream import RETRY_ON_API, UPSTREAM, retry_settings, upstream_block
 from gateway.serving.files import (
     CACHE_IMMUTABLE,
     CACHE_REVALIDATE,
@@ -40,7 +42,7 @@ _DEFAULT_HEADERS = {"cache-control": "$sitegate_cache_control", "x-content-type-
 
 @dataclass(frozen=True)
 class NginxOptions:
-    gateway: str  # host:port
+    gateway: str  # host:port; unused with upstreams
     listen: str = "80"
     direct: bool = False
     build_dir: Path = Path("/var/lib/sitegate/builds")
@@ -48,6 +50,12 @@ class NginxOptions:
     backend_token: str | None = None
     brotli: bool = False
     max_body_bytes: int = 100 * 1024 * 1024
+    # host:port each: several gateways in place of ``gateway``.
+    upstreams: tuple[str, ...] = ()
+
+    @property
+    def to_gateway(self) -> str:
+        return f"proxy_pass http://{UPSTREAM if self.upstreams else GATEWAY};"
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,10 @@ def _preamble(plans: list[SitePlan], options: NginxOptions, written_by: str) -> 
 def _upstreams(options: NginxOptions) -> str:
     # Idle upstream connections close after 5 s, before the gateway's own SITEGATE_HEADER_TIMEOUT
     # (10 s) closes them: nginx must never reuse a connection the other side is closing.
-    text = f"upstream {GATEWAY} {{\n    server {options.gateway};\n    keepalive 32;\n    keepalive_timeout 5s;\n}}\n"
+    if options.upstreams:
+        text = upstream_block(options.upstreams)
+    else:
+        text = f"upstream {GATEWAY} {{\n    server {options.gateway};\n    keepalive 32;\n    keepalive_timeout 5s;\n}}\n"
     if options.backend:
         text += f"upstream {BACKEND} {{\n    server {options.backend};\n    keepalive 32;\n    keepalive_timeout 5s;\n}}\n"
     return text
@@ -158,20 +169,23 @@ def _server(site_plan: SitePlan | None, options: NginxOptions) -> str:
         names = " ".join((site_plan.site.name, *site_plan.site.aliases))
         head = [f"# {site_plan.site.name}: {site_plan.note}", "server {", f"    listen {options.listen};",
                 f"    server_name {names};"]  # fmt: skip
+    to_gateway = options.to_gateway
     body = [
         f"client_max_body_size {options.max_body_bytes};",
         *_PROXY_SETTINGS,
+        *retry_settings(options.upstreams),
         "location ^~ /_sitegate/ { return 404; }",
-        f"location = /_sitegate/health {{ proxy_pass http://{GATEWAY}; }}",
+        f"location = /_sitegate/health {{ {to_gateway} }}",
     ]
     if site_plan is not None and site_plan.backend:
         body += _backend_locations(site_plan.site, options)
     else:
-        body += [f"location = /api {{ proxy_pass http://{GATEWAY}; }}", f"location ^~ /api/ {{ proxy_pass http://{GATEWAY}; }}"]
+        api = f"{to_gateway} proxy_next_upstream {RETRY_ON_API};" if options.upstreams else to_gateway
+        body += [f"location = /api {{ {api} }}", f"location ^~ /api/ {{ {api} }}"]
     if site_plan is not None and site_plan.link is not None:
         body += _direct(site_plan, options)
     else:
-        body.append(f"location / {{ proxy_pass http://{GATEWAY}; }}")
+        body.append(f"location / {{ {to_gateway} }}")
     return "\n".join([*head, *(f"    {line}" for line in body), "}"]) + "\n"
 
 
@@ -213,11 +227,11 @@ def _direct(site_plan: SitePlan, options: NginxOptions) -> list[str]:
         # build holds no links, and checking every path for them made nginx ~5x dearer per
         # small file (288 vs 61 us in the bench's side test).
         "error_page 418 = @sitegate;",
-        f"location @sitegate {{ proxy_pass http://{GATEWAY}; }}",
+        f"location @sitegate {{ {options.to_gateway} }}",
         # The gateway never serves dot-files (but .well-known/) nor the rule files.
-        f'location ~ "/\\.(?!well-known(?:/|$))" {{ proxy_pass http://{GATEWAY}; }}',
-        f"location = /{REDIRECTS_FILE} {{ proxy_pass http://{GATEWAY}; }}",
-        f"location = /{HEADERS_FILE} {{ proxy_pass http://{GATEWAY}; }}",
+        f'location ~ "/\\.(?!well-known(?:/|$))" {{ {options.to_gateway} }}',
+        f"location = /{REDIRECTS_FILE} {{ {options.to_gateway} }}",
+        f"location = /{HEADERS_FILE} {{ {options.to_gateway} }}",
         "location / {",
         "    if ($request_method !~ ^(GET|HEAD)$) { return 418; }",
         "    try_files $uri $uri.html $uri/index.html @sitegate;",

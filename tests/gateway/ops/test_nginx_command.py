@@ -40,3 +40,20 @@ def test_wrong_arguments_are_one_line_and_exit_2() -> None:
 def test_help_explains_direct_mode() -> None:
     result = run_sitegate("nginx-config", "--help")
     assert result.returncode == 0 and "--direct" in result.stdout and "miss" in result.stdout
+
+
+def test_several_gateways_are_named_with_upstream_and_bad_ones_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", "shop.test", {"public/index.html": "hi"})
+    sites = ("--sites", str(tmp_path / "sites"))
+    result = run_sitegate("nginx-config", *sites, "--upstream", "10.0.0.1:3000", "--upstream", "[::1]:3001")
+    assert result.returncode == 0, result.stderr
+    assert "server 10.0.0.1:3000 max_fails=" in result.stdout and "server [::1]:3001 max_fails=" in result.stdout
+    for wrong, said in (
+        (("--upstream", "10.0.0.1:3000", "--gateway", "http://10.0.0.2:3000"), "not allowed with argument"),
+        (("--upstream", "gateway"), "--upstream 'gateway'"),
+        (("--upstream", "gateway:70000"), "1 to 65535"),
+        (("--upstream", "a:1", "--upstream", "a:01"), "named twice"),
+    ):
+        result = run_sitegate("nginx-config", *sites, *wrong)
+        assert result.returncode == 2, wrong
+        assert len(result.stderr.strip().splitlines()) == 1 and said in result.stderr, result.stderr

@@ -53,3 +53,37 @@ def test_with_a_backend_nginx_writes_every_tenant_header_itself(tmp_path: Path) 
                    "X-Sitegate-Registration closed", "X-Forwarded-For $remote_addr"):  # fmt: skip
         assert f"proxy_set_header {header};" in shop
     assert "keep it as private" in text
+
+
+GATEWAYS = ("10.0.0.1:3000", "10.0.0.2:3000")
+
+
+def test_several_gateways_are_one_upstream_that_every_proxied_location_uses(tmp_path: Path) -> None:
+    options = NginxOptions(gateway="", direct=True, build_dir=tmp_path / "builds", upstreams=GATEWAYS)
+    text = render(plan(registry_of(tmp_path), options), options, "sitegate nginx-config --upstream …")
+    assert "upstream sitegate_gateways {" in text and "upstream sitegate_gateway " not in text
+    assert set(re.findall(r"proxy_pass http://(\w+);", text)) == {"sitegate_gateways"}
+    assert "location @sitegate { proxy_pass http://sitegate_gateways; }" in text
+    servers = text.count("server {")
+    for setting in ("proxy_next_upstream error timeout http_502 http_504;", "proxy_next_upstream_tries 2;",
+                    "proxy_http_version 1.1;", "proxy_set_header Connection $sitegate_connection;"):  # fmt: skip
+        assert text.count(f"    {setting}\n") == servers, setting
+    # /api through the gateways, retried only when no gateway could answer.
+    api = "location ^~ /api/ { proxy_pass http://sitegate_gateways; proxy_next_upstream error timeout; }"
+    assert text.count(api) == servers
+    assert [line for line in text.splitlines() if "non_idempotent" in line and not line.startswith("#")] == []
+
+
+def test_with_a_backend_and_several_gateways_api_goes_to_the_backend(tmp_path: Path) -> None:
+    options = NginxOptions(gateway="", backend="127.0.0.1:8000", backend_token="s3cret", upstreams=GATEWAYS)
+    text = render(plan(registry_of(tmp_path), options), options, "sitegate nginx-config --upstream … --backend …")
+    shop = text[text.index("# shop.test") :]
+    assert "location ^~ /api/ { proxy_pass http://sitegate_backend;" in shop
+    assert "location / { proxy_pass http://sitegate_gateways; }" in shop
+
+
+def test_one_gateway_is_not_retried(tmp_path: Path) -> None:
+    options = NginxOptions(gateway="127.0.0.1:3000")
+    text = render(plan(registry_of(tmp_path), options), options, "sitegate nginx-config")
+    assert "proxy_next_upstream" not in text and "max_fails" not in text
+    assert "location / { proxy_pass http://sitegate_gateway; }" in text
