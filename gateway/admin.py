@@ -9,7 +9,7 @@ import os
 from aiohttp import web
 
 from builders.errors import BuildError
-from gateway.keys import BUILDS, SETTINGS, SITES
+from gateway.keys import BUILDS, CLUSTER, SETTINGS, SITES
 from gateway.sites.registry import Site
 
 
@@ -28,17 +28,22 @@ async def health(request: web.Request) -> web.Response:
             # Of the builds started: made anew, or the same inputs found already built on disk.
             "builds_run": site_stats.builds_run if site_stats else 0,
             "builds_reused": site_stats.builds_reused if site_stats else 0,
+            # Made by another host of the cluster and taken from the build store.
+            "builds_fetched": site_stats.builds_fetched if site_stats else 0,
             "building": site_stats.building if site_stats else False,
             "last_error": site_stats.last_error if site_stats else None,
             # Serving an older build because the newest attempt failed (or its [data] is out of reach).
             "stale": site_stats.stale if site_stats else False,
         }
-    return web.json_response(
+    body = {
         # pid: which of several --workers answered (each counts its own builds).
-        {"status": "ok", "mode": request.app[SETTINGS].mode.value, "pid": os.getpid(), "site_count": len(sites),
-         "sites": sites},  # fmt: skip
-        headers={"Cache-Control": "no-store"},
-    )
+        "status": "ok", "mode": request.app[SETTINGS].mode.value, "pid": os.getpid(), "site_count": len(sites),
+        "sites": sites,
+    }  # fmt: skip
+    if CLUSTER in request.app:
+        # Still "ok": a gateway whose store or database is out of reach serves what it has.
+        body["cluster"] = request.app[CLUSTER].describe()
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
 def _trusted_caller(request: web.Request) -> bool:

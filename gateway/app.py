@@ -288,6 +288,7 @@ def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = bu
         app.cleanup_ctx.append(_follow_published)
     if cluster is not None:
         app[CLUSTER] = cluster
+        metrics.track_cluster(cluster)
         app.cleanup_ctx.append(_follow_cluster)
     app.on_shutdown.append(_stop_site_processes)
     admin.add_routes(app)

@@ -16,8 +16,9 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.listen import LimitedSite, serve
-from gateway.ops import build_command, nginx_command, rollback
+from gateway.ops import build_command, cluster_rollback, deploy, nginx_command, rollback
 from gateway.ops.build_command import BUILD_HELP
+from gateway.ops.deploy import DEPLOY_HELP
 from gateway.ops.log_format import configure_logging
 from gateway.ops.nginx_command import NGINX_HELP
 from gateway.ops.rollback import ROLLBACK_HELP
@@ -95,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=int, default=2, help="sites built at once (default 2)")
     _folder_flags(build)
     build.add_argument("--gateway-url", help="the running gateway to tell (SITEGATE_GATEWAY_URL)")
+    deploy_ = commands.add_parser(
+        "deploy", help="build sites and publish them to the cluster", description=DEPLOY_HELP, formatter_class=_KeepLines
+    )
+    deploy_.add_argument("site_names", nargs="+", metavar="SITE", help="the sites, by their folder names")
+    _folder_flags(deploy_)
     nginx = commands.add_parser(
         "nginx-config", help="print an nginx config for the sites", description=NGINX_HELP, formatter_class=_KeepLines
     )
@@ -194,8 +200,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sites":
             print(as_json(list_sites(settings)) if args.json else as_table(list_sites(settings)))
             return 0
+        if args.command == "rollback" and settings.cluster is not None:
+            return cluster_rollback.run(settings, args.site_name, args.build_id)
         if args.command == "rollback":
             return rollback.run(settings, args.site_name, args.build_id)
+        if args.command == "deploy":
+            return deploy.run(settings, args.site_names)
         if args.command == "build":
             return build_command.run(settings, args.site_names, args.all, args.jobs)
         if args.command in ("serve", "dev") and settings.workers > 1:

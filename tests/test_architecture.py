@@ -91,7 +91,7 @@ MAY_IMPORT = {
     # nginx-config takes the serving policy (types, cache headers, rules) from serving itself.
     "gateway.ops": (
         "gateway.config", "gateway.keys", "gateway.sites", "gateway.building", "gateway.forwarding",
-        "gateway.serving", "builders",
+        "gateway.serving", "gateway.cluster", "builders",
     ),
     # Several gateways sharing builds: a build manager's round decides between the cluster's
     # build and one made here; it reads the configuration and the building room, nothing else.

@@ -82,7 +82,7 @@ def choose_sites(settings: Settings, names: list[str], every: bool, jobs: int) -
     return [registry.sites[name] for name in names] if names else list(registry.sites.values())
 
 
-def _build_one(step: BuildStep, site: Site, data: Mapping[str, Any]) -> Build | Failure:
+def build_and_finish(step: BuildStep, site: Site, data: Mapping[str, Any]) -> Build | Failure:
     """One build, published and finished (precompressed, old builds pruned) as the gateway's
     tidy step does it. Blocking."""
     if site.error:
@@ -108,7 +108,7 @@ async def build_sites(
             run.state, run.started = "building", time.monotonic()
             try:
                 data = await fetch_site_data(site, session=session, settings=settings) if site.options.get("data") else {}
-                outcome = await loop.run_in_executor(workers, _build_one, step, site, data)
+                outcome = await loop.run_in_executor(workers, build_and_finish, step, site, data)
             except BuildError as error:
                 outcome = Failure(None, error)
             run.seconds = time.monotonic() - run.started

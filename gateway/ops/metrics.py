@@ -7,12 +7,16 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gateway.building.manager import BuildManager
+
+if TYPE_CHECKING:
+    from gateway.cluster.member import ClusterMember
 
 NO_SITE = "-"  # a request no site answered (unknown or hostile Host, the gateway's own routes)
 _STATUS_CLASSES = tuple(f"{first}xx" for first in range(10))
@@ -68,6 +72,9 @@ class GatewayMetrics:
         self._builds = _BuildCollector(builds, self._build_duration)
         self.registry.register(self._builds)
 
+    def track_cluster(self, member: ClusterMember) -> None:
+        self.registry.register(_ClusterCollector(member))
+
     def upstream_error(self, site: str, status: int) -> None:
         self._upstream_errors.labels(site, str(status)).inc()
 
@@ -111,6 +118,7 @@ class _BuildCollector(Collector):
             results.add_metric([name, "run"], stats.builds_run)
             results.add_metric([name, "reused"], stats.builds_reused)
             results.add_metric([name, "failed"], stats.builds_failed)
+            results.add_metric([name, "fetched"], stats.builds_fetched)
         yield results
         age = GaugeMetricFamily(
             "sitegate_build_age_seconds", "Seconds since the build in service was published (its folder's mtime)",
@@ -120,6 +128,19 @@ class _BuildCollector(Collector):
         for name, (_, made) in sorted(self._made.items()):
             age.add_metric([name], max(now - made, 0.0))
         yield age
+
+
+class _ClusterCollector(Collector):
+    def __init__(self, member: ClusterMember) -> None:
+        self._member = member
+
+    def collect(self) -> Iterator[Metric]:
+        reachable = GaugeMetricFamily(
+            "sitegate_cluster_reachable", "1 when this gateway's last call to the part succeeded", labels=["part"]
+        )
+        reachable.add_metric(["build_store"], float(self._member.store_health.health.reachable))
+        reachable.add_metric(["database"], float(self._member.db_health.health.reachable))
+        yield reachable
 
 
 def _mtimes(paths: list[Path]) -> list[float]:

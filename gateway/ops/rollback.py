@@ -31,6 +31,11 @@ The site stays on that build, across gateway restarts too, until its inputs chan
 new [data] or a changed site.toml builds it anew as usual. A running gateway at
 SITEGATE_GATEWAY_URL (or --gateway-url) is told at once (POST /_sitegate/hooks/rollback/SITE,
 with SITEGATE_BACKEND_TOKEN when set) and serves the build before this command returns.
+
+In a cluster (SITEGATE_BUILD_STORE and SITEGATE_CLUSTER_DB set), the site's pointer moves
+instead: BUILD_ID, or by default the newest build it served before, from the build store.
+Every gateway of the cluster serves it within SITEGATE_CLUSTER_POLL_SECONDS, and it holds
+until the site's inputs change, as on one host.
 """
 
 

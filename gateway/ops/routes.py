@@ -8,7 +8,7 @@ import ipaddress
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from gateway.keys import BUILDS, METRICS, SETTINGS, SITES
+from gateway.keys import BUILDS, CLUSTER, METRICS, SETTINGS, SITES
 from gateway.ops import status_page
 from gateway.ops.status_page import SiteRow
 
@@ -66,7 +66,8 @@ async def status(request: web.Request) -> web.Response:
             )
         )
     disk = await asyncio.to_thread(status_page.read_disk, rows, settings.build_dir)
-    page = status_page.render(settings.mode.value, rows, disk)
+    cluster = request.app[CLUSTER].describe() if CLUSTER in request.app else None
+    page = status_page.render(settings.mode.value, rows, disk, cluster)
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 

@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import Any
 
 TAIL_LINES = 20
 # The end of a log is what explains a failure; a huge log is not read whole to find it.
@@ -75,7 +76,7 @@ def log_tail(site_builds: Path, current_build: str | None) -> tuple[str, str] | 
     return newest.name, "\n".join(text.splitlines()[-TAIL_LINES:])
 
 
-def render(mode: str, rows: Sequence[SiteRow], disk: Disk) -> str:
+def render(mode: str, rows: Sequence[SiteRow], disk: Disk, cluster: Mapping[str, Any] | None = None) -> str:
     building = [row.name for row in rows if row.building]
     items = "\n".join(_row(row, disk) for row in rows)
     errors = "\n".join(_error(row, disk) for row in rows if row.last_error or row.config_error)
@@ -86,6 +87,7 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}pre{{background:
 </head><body>
 <h1>sitegate ({escape(mode)})</h1>
 <p>{len(rows)} sites; building now: {escape(", ".join(building)) or "none"}</p>
+{_cluster(cluster) if cluster is not None else ""}
 <table><tr><th>site</th><th>builder</th><th>build in service</th><th>age</th><th>building</th>
 <th>run / reused / failed</th><th>state</th></tr>
 {items}
@@ -94,6 +96,15 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}pre{{background:
 {errors or "<p>none</p>"}
 </body></html>
 """
+
+
+def _cluster(cluster: Mapping[str, Any]) -> str:
+    parts = []
+    for name, label in (("build_store", "build store"), ("database", "cluster database")):
+        part = cluster[name]
+        state = "reachable" if part["reachable"] else f"<strong>out of reach</strong>: {escape(str(part['error']))}"
+        parts.append(f"{label} {state}")
+    return f"<p>cluster member {escape(str(cluster['holder']))}: {'; '.join(parts)}</p>"
 
 
 def _row(row: SiteRow, disk: Disk) -> str:

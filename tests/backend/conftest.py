@@ -62,9 +62,10 @@ def start_secantus(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    # SecantusDB ignores SIGTERM: an in-memory server has nothing to save, so it is killed soon.
     process.terminate()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=1)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

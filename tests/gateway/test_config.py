@@ -86,3 +86,47 @@ def test_the_log_format_is_text_or_json() -> None:
     assert load_settings({"SITEGATE_LOG_FORMAT": "json"}, overrides={"LOG_FORMAT": "text"}).log_format == "text"
     with pytest.raises(ConfigError, match="SITEGATE_LOG_FORMAT='xml': must be 'text' or 'json'"):
         load_settings({"SITEGATE_LOG_FORMAT": "xml"})
+
+
+CLUSTER = {"SITEGATE_BUILD_STORE": "s3://builds/sites", "SITEGATE_CLUSTER_DB": "mongodb://db:27017/sitegate"}
+
+
+def test_without_a_store_and_a_database_the_gateway_is_one_host() -> None:
+    assert load_settings({}).cluster is None
+
+
+def test_a_cluster_is_read_with_the_aws_names_every_s3_tool_reads() -> None:
+    environ = {
+        **CLUSTER,
+        "SITEGATE_S3_ENDPOINT_URL": "http://minio:9000",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "key",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "SITEGATE_CACHE_MAX_BYTES": "20G",
+        "SITEGATE_HOST_ID": "web-2",
+    }
+    cluster = load_settings(environ).cluster
+    assert cluster is not None
+    assert (cluster.store_url, cluster.db_url) == ("s3://builds/sites", "mongodb://db:27017/sitegate")
+    assert (cluster.s3_endpoint_url, cluster.s3_region, cluster.host_id) == ("http://minio:9000", "eu-west-1", "web-2")
+    assert cluster.cache_max_bytes == 20 * 1024**3
+    assert "secret" not in repr(cluster)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"SITEGATE_BUILD_STORE": "s3://builds"}, "SITEGATE_CLUSTER_DB is not set"),
+        ({"SITEGATE_CLUSTER_DB": "mongodb://db"}, "SITEGATE_BUILD_STORE is not set"),
+        ({**CLUSTER, "SITEGATE_BUILD_STORE": "https://builds"}, "SITEGATE_BUILD_STORE='https://builds': must be s3://"),
+        ({**CLUSTER, "SITEGATE_CLUSTER_DB": "db:27017"}, "must be a mongodb://"),
+        ({**CLUSTER, "SITEGATE_CACHE_MAX_BYTES": "lots"}, "must be a size in bytes"),
+        ({**CLUSTER, "SITEGATE_CLUSTER_LEASE_SECONDS": "0"}, "must be greater than 0"),
+        ({**CLUSTER, "AWS_SECRET_ACCESS_KEY": " "}, "AWS_SECRET_ACCESS_KEY=…"),
+    ],
+)
+def test_a_half_or_wrong_cluster_is_one_clear_error(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environ)
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
