@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from functools import partial
 from pathlib import Path
 
@@ -20,16 +19,16 @@ from gateway.cluster.store import StoreError
 
 log = logging.getLogger("sitegate.cluster")
 
-# Real object stores bill by the request: a look at the store every tenth poll is plenty.
+# Real object stores bill by the request: a look at the store every tenth poll is plenty; the
+# cache is weighed as often (a repeat weighing of 1,000 sites' builds takes about 0.2 s).
 STORE_CHECK_POLLS = 10
-CACHE_CHECK_SECONDS = 10.0
+CACHE_CHECK_POLLS = 10
 _SEQ_OVERLAP = 64
 
 
 async def follow_cluster(member: ClusterMember, manager: BuildManager, build_root: Path) -> None:
     """Runs until cancelled."""
     seq = polls = 0
-    checked_cache = 0.0
     indexed = False
     sizes = BuildSizes()
     while True:
@@ -37,12 +36,10 @@ async def follow_cluster(member: ClusterMember, manager: BuildManager, build_roo
         seq = await _follow_pointers(member, manager, seq)
         if polls % STORE_CHECK_POLLS == 0:
             await _check_store(member)
-        polls += 1
-        now = time.monotonic()
         limit = member.settings.cache_max_bytes
-        if limit is not None and now - checked_cache >= CACHE_CHECK_SECONDS:
-            checked_cache = now
+        if limit is not None and polls % CACHE_CHECK_POLLS == 0:
             await _keep_cache(manager, build_root, limit, sizes)
+        polls += 1
         await asyncio.sleep(member.settings.poll_seconds)
 
 

@@ -31,6 +31,9 @@ CLUSTER_TIMING = {
     "SITEGATE_CLUSTER_LEASE_SECONDS": "2",
     "SITEGATE_CLUSTER_TIMEOUT": "3",
 }
+# Gateway 3 keeps its build folder under a size limit.
+CACHED = 3
+CACHE_LIMIT = "250K"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY, "AWS_REGION": REGION}
 
 
@@ -46,11 +49,16 @@ class Cluster:
     def sites(self) -> Path:
         return self.root / "sites"
 
+    def builds(self, number: int) -> Path:
+        return self.root / f"builds-{number}"
+
     def start(self, number: int, port: int | None = None) -> None:
         port = port or free_port()
-        builds = self.root / f"builds-{number}"
-        args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--sites", str(self.sites), "--build-dir", str(builds)]
-        process = spawn(args, {"SITEGATE_BUILD_USER": "root", "SITEGATE_HOST_ID": f"host{number}", **self.env})
+        args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--sites", str(self.sites)]
+        env = {"SITEGATE_BUILD_USER": "root", "SITEGATE_HOST_ID": f"host{number}", **self.env}
+        if number == CACHED:
+            env["SITEGATE_CACHE_MAX_BYTES"] = CACHE_LIMIT
+        process = spawn([*args, "--build-dir", str(self.builds(number))], env)
         wait_for_port(port, process, "sitegate")
         self.gateways[number] = (process, port)
 
@@ -101,6 +109,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             stop(process)
         made.moto.stop()
         stop_server(database)
+
+
+def build_folders(site_builds: Path) -> list[str]:
+    return [
+        entry.name
+        for entry in site_builds.iterdir()
+        if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith(".")
+    ]
 
 
 async def get(url: str, host: str, path: str = "/") -> tuple[int, str]:
@@ -220,3 +236,25 @@ async def test_health_names_the_cluster_member(cluster: Cluster) -> None:
     reported = await health(cluster.url(2))
     assert reported["cluster"]["holder"].startswith("host2:")
     assert json.dumps(reported)  # all of it is JSON
+
+
+async def test_a_gateway_keeps_its_build_cache_under_its_limit_but_never_drops_the_build_in_service(
+    cluster: Cluster,
+) -> None:
+    site = write_site(cluster.sites, "big.test", {"public/index.html": "v0", "public/blob.bin": "x" * 100_000})
+    await asyncio.sleep(2.5)
+    await served_everywhere(cluster, "big.test", "v0", within=10)
+    for version in (1, 2, 3):
+        (site / "public" / "index.html").write_text(f"v{version}")
+        assert cluster.sitegate("deploy", "big.test").returncode == 0
+        await served_everywhere(cluster, "big.test", f"v{version}")
+    folder = cluster.builds(CACHED) / "big.test"
+    current = os.readlink(folder / "current")
+    deadline = time.monotonic() + 10
+    while len(kept := build_folders(folder)) > 2:
+        assert time.monotonic() < deadline, kept
+        await asyncio.sleep(0.2)
+    assert current in kept
+    # Gateway 1 has no limit: it keeps SITEGATE_KEEP_BUILDS (3) builds.
+    assert len(build_folders(cluster.builds(1) / "big.test")) == 3
+    assert (await get(cluster.url(CACHED), "big.test")) == (200, "v3")
