@@ -21,6 +21,7 @@ import pytest
 from tests.backend.conftest import start_secantus
 from tests.backend.conftest import stop as stop_server
 from tests.cluster.conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server, create_bucket, start_s3_server
+from tests.deploy.nginx import running_nginx, upstream_config, write_nginx_conf
 from tests.gateway.processes import ROOT, spawn, stop
 from tests.gateway.sitefarm import write_site
 from tests.ports import free_port, wait_for_port
@@ -258,3 +259,32 @@ async def test_a_gateway_keeps_its_build_cache_under_its_limit_but_never_drops_t
     # Gateway 1 has no limit: it keeps SITEGATE_KEEP_BUILDS (3) builds.
     assert len(build_folders(cluster.builds(1) / "big.test")) == 3
     assert (await get(cluster.url(CACHED), "big.test")) == (200, "v3")
+
+
+async def test_through_nginx_a_gateway_killed_mid_stream_costs_no_get(cluster: Cluster, tmp_path: Path) -> None:
+    write_site(cluster.sites, "stream.test", {"public/index.html": "streamed"})
+    await asyncio.sleep(2.5)
+    await served_everywhere(cluster, "stream.test", "streamed", within=10)
+    listen = free_port()
+    ports = [port for _, port in cluster.gateways.values()]
+    conf = write_nginx_conf(tmp_path, upstream_config(cluster.sites, cluster.builds(1), listen, ports))
+    failures: list[str] = []
+    with running_nginx(conf, listen):
+        async with aiohttp.ClientSession() as client:
+
+            async def one_client(count: int) -> None:
+                for _ in range(count):
+                    try:
+                        async with client.get(f"http://127.0.0.1:{listen}/", headers={"Host": "stream.test"}) as reply:
+                            if (reply.status, await reply.text()) != (200, "streamed"):
+                                failures.append(str(reply.status))
+                    except aiohttp.ClientError as error:
+                        failures.append(repr(error))
+
+            stream = asyncio.gather(*(one_client(200) for _ in range(4)))
+            await asyncio.sleep(0.3)
+            port = cluster.kill(2)
+            await stream
+    assert failures == []
+    cluster.start(2, port)
+    await served_everywhere(cluster, "stream.test", "streamed")

@@ -40,6 +40,18 @@ def nginx_config(*args: str, sites: Path, builds: Path, gateway_port: int, env: 
     return result.stdout
 
 
+def upstream_config(sites: Path, builds: Path, listen: int, ports: list[int]) -> str:
+    """What ``sitegate nginx-config --upstream`` prints for gateways on these loopback ports."""
+    upstreams = [arg for port in ports for arg in ("--upstream", f"127.0.0.1:{port}")]
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "nginx-config", "--sites", str(sites), "--build-dir", str(builds),
+         "--listen", f"127.0.0.1:{listen}", *upstreams],
+        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def write_nginx_conf(workdir: Path, site_conf: str, *, brotli: bool = False) -> Path:
     """A whole nginx.conf around the generated http-level file, everything kept in ``workdir``."""
     (workdir / "sitegate.conf").write_text(site_conf)

@@ -6,10 +6,8 @@ failed is retried."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -17,23 +15,12 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.deploy.nginx import ROOT, check_config, running_nginx, write_nginx_conf
+from tests.deploy.nginx import check_config, running_nginx, upstream_config, write_nginx_conf
 from tests.gateway.processes import spawn, stop
 from tests.gateway.sitefarm import write_site
 from tests.ports import free_port, wait_for_port
 
 HOST = {"Host": "shop.test"}
-
-
-def upstream_config(sites: Path, builds: Path, listen: int, ports: list[int]) -> str:
-    upstreams = [arg for port in ports for arg in ("--upstream", f"127.0.0.1:{port}")]
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "nginx-config", "--sites", str(sites), "--build-dir", str(builds),
-         "--listen", f"127.0.0.1:{listen}", *upstreams],
-        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def start_gateway(sites: Path, builds: Path, port: int) -> subprocess.Popen[bytes]:
