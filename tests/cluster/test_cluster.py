@@ -288,3 +288,20 @@ async def test_through_nginx_a_gateway_killed_mid_stream_costs_no_get(cluster: C
     assert failures == []
     cluster.start(2, port)
     await served_everywhere(cluster, "stream.test", "streamed")
+
+
+async def test_a_rebuild_hook_sent_to_every_gateway_builds_once(cluster: Cluster) -> None:
+    counter = cluster.root / "hooked-builds"
+    source = cluster.sites / "hooked.test" / "page.txt"
+    script = f"echo run >> {counter}; sleep 1; mkdir -p dist; cp page.txt dist/index.html"
+    write_site(cluster.sites, "hooked.test", {"page.txt": "first"}, toml=f'builder = "command"\nbuild = ["sh", "-c", "{script}"]\n')
+    await asyncio.sleep(2.5)
+    await served_everywhere(cluster, "hooked.test", "first", within=15)
+    source.write_text("second")
+    async with aiohttp.ClientSession() as client:
+        hooks = [client.post(cluster.url(n) + "/_sitegate/hooks/rebuild/hooked.test") for n in cluster.gateways]
+        for reply in await asyncio.gather(*hooks):
+            assert reply.status == 202
+            reply.release()
+    await served_everywhere(cluster, "hooked.test", "second", within=15)
+    assert counter.read_text().count("run") == 2
