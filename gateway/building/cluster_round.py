@@ -17,4 +17,6 @@ Adopt = Callable[[str, Callable[[Path], str]], Awaitable[Build]]
 
 
 class ClusterRound(Protocol):
-    async def settle(self, site: str, *, rebuild: bool, build_here: BuildHere, adopt: Adopt) -> Build | Failure: ...
+    async def settle(
+        self, site: str, *, serving: Build | None, rebuild: bool, build_here: BuildHere, adopt: Adopt
+    ) -> Build | Failure: ...

@@ -197,6 +197,7 @@ class BuildManager:
                 else:
                     outcome = await self._cluster.settle(
                         site.name,
+                        serving=state.current,
                         rebuild=rebuild,
                         build_here=partial(self._build_here, site, state),
                         adopt=partial(self._adopt, site, state),

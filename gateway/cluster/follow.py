@@ -29,11 +29,12 @@ _SEQ_OVERLAP = 64
 async def follow_cluster(member: ClusterMember, manager: BuildManager, build_root: Path) -> None:
     """Runs until cancelled."""
     seq = polls = 0
+    wanted: dict[str, str] = {}
     indexed = False
     sizes = BuildSizes()
     while True:
         indexed = indexed or await _ensure_indexes(member)
-        seq = await _follow_pointers(member, manager, seq)
+        seq = await _follow_pointers(member, manager, seq, wanted)
         if polls % STORE_CHECK_POLLS == 0:
             await _check_store(member)
         limit = member.settings.cache_max_bytes
@@ -43,22 +44,32 @@ async def follow_cluster(member: ClusterMember, manager: BuildManager, build_roo
         await asyncio.sleep(member.settings.poll_seconds)
 
 
-async def _follow_pointers(member: ClusterMember, manager: BuildManager, seq: int) -> int:
-    """The sequence number of the newest move seen."""
+async def _follow_pointers(member: ClusterMember, manager: BuildManager, seq: int, wanted: dict[str, str]) -> int:
+    """Takes each site this process serves to the build its pointer names; returns the sequence
+    number of the newest move seen. ``wanted`` keeps the moves not yet taken (a fetch that
+    failed): they are tried again at each poll, as often as the build manager's backoff allows."""
     try:
         # A move is numbered just before it is written, so a lower number can appear after a
         # higher one: asking again from a little below costs nothing (served builds are skipped).
         moved = await member.db.changed_since(max(seq - _SEQ_OVERLAP, 0))
     except ClusterUnreachable as error:
         member.db_health.failed(error)
-        return seq
-    member.db_health.ok()
+        moved = []
+    else:
+        member.db_health.ok()
     for pointer in moved:
         seq = max(seq, pointer.seq)
         serving = manager.current_build(pointer.site)
-        if serving is not None and serving.build_id != pointer.build_id:
+        if serving is not None and serving.build_id != pointer.build_id and wanted.get(pointer.site) != pointer.build_id:
             log.info("%s: the cluster serves build %s now (by %s)", pointer.site, pointer.build_id, pointer.host)
-            manager.refresh(pointer.site)
+        # In the order of the moves: a site's last move is the one wanted.
+        wanted[pointer.site] = pointer.build_id
+    for site, build_id in list(wanted.items()):
+        serving = manager.current_build(site)
+        if serving is None or serving.build_id == build_id:
+            del wanted[site]
+        else:
+            manager.refresh(site)
     return seq
 
 

@@ -101,9 +101,11 @@ class ClusterMember:
             },
         }
 
-    async def settle(self, site: str, *, rebuild: bool, build_here: BuildHere, adopt: Adopt) -> Build | Failure:
-        """One round of ``site``: the pointer's build, or (when there is none, or ``rebuild``)
-        a build made here and published to the cluster."""
+    async def settle(
+        self, site: str, *, serving: Build | None, rebuild: bool, build_here: BuildHere, adopt: Adopt
+    ) -> Build | Failure:
+        """One round of ``site`` (``serving`` here now): the pointer's build, or (when there is
+        none, or ``rebuild``) a build made here and published to the cluster."""
         try:
             pointer = await self.db.pointer(site)
         except ClusterUnreachable as error:
@@ -111,15 +113,21 @@ class ClusterMember:
             return await build_here()
         self.db_health.ok()
         if pointer is not None and not rebuild:
-            return await self._adopt_or_build(site, pointer, build_here, adopt)
-        return await self._build_for_cluster(site, pointer, build_here, adopt)
+            return await self._adopt_or_build(site, pointer, serving, build_here, adopt)
+        return await self._build_for_cluster(site, pointer, serving, build_here, adopt)
 
-    async def _adopt_or_build(self, site: str, pointer: Pointer, build_here: BuildHere, adopt: Adopt) -> Build | Failure:
+    async def _adopt_or_build(
+        self, site: str, pointer: Pointer, serving: Build | None, build_here: BuildHere, adopt: Adopt
+    ) -> Build | Failure:
         try:
             build = await adopt(pointer.build_id, partial(self.store.download, site, pointer.build_id))
         except (StoreError, ArchiveError, BuildError, OSError, ValueError) as error:
             if isinstance(error, StoreError):
                 self.store_health.failed(error)
+            if serving is not None:
+                # What it has keeps serving (stale, said in health) until the fetch succeeds.
+                log.warning("%s: build %s could not be fetched: %s", site, pointer.build_id, error)
+                return Failure(None, BuildError(f"build {pointer.build_id} could not be fetched: {error}"))
             log.warning("%s: build %s could not be fetched (%s): building it here", site, pointer.build_id, error)
             # Builds are named by their inputs: with the same sites here, this is the same build.
             return await build_here()
@@ -129,7 +137,7 @@ class ClusterMember:
         return build
 
     async def _build_for_cluster(
-        self, site: str, seen: Pointer | None, build_here: BuildHere, adopt: Adopt
+        self, site: str, seen: Pointer | None, serving: Build | None, build_here: BuildHere, adopt: Adopt
     ) -> Build | Failure:
         """Take the site's lease, or wait for whoever holds it: when its pointer moves meanwhile,
         the build another host published is served instead of building it again."""
@@ -139,7 +147,7 @@ class ClusterMember:
                 await asyncio.sleep(_WAIT_STEP_SECONDS)
                 pointer = await self.db.pointer(site)
                 if pointer is not None and (seen is None or pointer.generation != seen.generation):
-                    return await self._adopt_or_build(site, pointer, build_here, adopt)
+                    return await self._adopt_or_build(site, pointer, serving, build_here, adopt)
         except ClusterUnreachable as error:
             self.db_health.failed(error)
             return await build_here()
@@ -151,13 +159,13 @@ class ClusterMember:
                 return await build_here()
             if pointer is not None and (seen is None or pointer.generation != seen.generation):
                 # Published while this host waited for the lease.
-                return await self._adopt_or_build(site, pointer, build_here, adopt)
+                return await self._adopt_or_build(site, pointer, serving, build_here, adopt)
             outcome = await build_here()
             if isinstance(outcome, Failure) or (pointer is not None and pointer.build_id == outcome.build_id):
                 return outcome
             if pointer is not None and pointer.held_from == outcome.build_id:
                 # Rolled back from exactly these inputs: the cluster stays on the rollback.
-                return await self._adopt_or_build(site, pointer, build_here, adopt)
+                return await self._adopt_or_build(site, pointer, serving, build_here, adopt)
             try:
                 await self.publish(site, outcome)
             except (StoreError, ArchiveError, OSError) as error:

@@ -68,6 +68,9 @@ class Cluster:
         stop(process, signal.SIGKILL)
         return port
 
+    def urls(self) -> list[str]:
+        return [self.url(number) for number in self.gateways]
+
     def url(self, number: int) -> str:
         return f"http://127.0.0.1:{self.gateways[number][1]}"
 
@@ -132,6 +135,16 @@ async def health(url: str) -> dict:
             return await response.json()
 
 
+async def known_everywhere(cluster: Cluster, host: str) -> None:
+    """A site just written is in every gateway's registry (SIGHUP rescans it at once)."""
+    for process, _ in cluster.gateways.values():
+        process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while not all(host in reported["sites"] for reported in await asyncio.gather(*map(health, cluster.urls()))):
+        assert time.monotonic() < deadline, f"{host} never appeared in every registry"
+        await asyncio.sleep(0.05)
+
+
 async def served_everywhere(cluster: Cluster, host: str, body: str, within: float = 2.0) -> float:
     """Seconds until every gateway answers ``body`` for ``host``."""
     started = time.monotonic()
@@ -147,7 +160,7 @@ async def test_a_cold_site_asked_of_every_gateway_at_once_is_built_once_in_the_c
     counter = cluster.root / "cold-builds"
     script = f"echo run >> {counter}; sleep 1; mkdir -p dist; echo cold > dist/index.html"
     write_site(cluster.sites, "cold.test", {}, toml=f'builder = "command"\nbuild = ["sh", "-c", "{script}"]\n')
-    await asyncio.sleep(2.5)  # the gateways' registries see the new site
+    await known_everywhere(cluster, "cold.test")
     answers = await asyncio.gather(*(get(cluster.url(n), "cold.test") for n in (1, 2, 3) for _ in range(5)))
     assert set(answers) == {(200, "cold\n")}
     assert counter.read_text().count("run") == 1
@@ -159,7 +172,7 @@ async def test_a_cold_site_asked_of_every_gateway_at_once_is_built_once_in_the_c
 
 async def test_deploy_and_rollback_reach_every_gateway(cluster: Cluster) -> None:
     site = write_site(cluster.sites, "shop.test", {"public/index.html": "v1"})
-    await asyncio.sleep(2.5)
+    await known_everywhere(cluster, "shop.test")
     assert (await get(cluster.url(1), "shop.test")) == (200, "v1")
     await served_everywhere(cluster, "shop.test", "v1", within=10)
     (site / "public" / "index.html").write_text("v2")
@@ -180,7 +193,7 @@ async def test_deploy_and_rollback_reach_every_gateway(cluster: Cluster) -> None
 
 async def test_a_restarted_gateway_catches_up_with_the_pointers(cluster: Cluster) -> None:
     site = write_site(cluster.sites, "news.test", {"public/index.html": "old news"})
-    await asyncio.sleep(2.5)
+    await known_everywhere(cluster, "news.test")
     await served_everywhere(cluster, "news.test", "old news", within=10)
     port = cluster.kill(3)
     (site / "public" / "index.html").write_text("fresh news")
@@ -193,7 +206,7 @@ async def test_another_host_builds_the_site_when_the_lease_holder_dies_mid_build
     marker = cluster.root / "slow-started"
     script = f"touch {marker}; sleep 3; mkdir -p dist; echo slow > dist/index.html"
     write_site(cluster.sites, "slow.test", {}, toml=f'builder = "command"\nbuild = ["sh", "-c", "{script}"]\n')
-    await asyncio.sleep(2.5)
+    await known_everywhere(cluster, "slow.test")
     first = asyncio.create_task(get(cluster.url(1), "slow.test"))
     deadline = time.monotonic() + 10
     while not marker.exists():
@@ -212,7 +225,7 @@ async def test_another_host_builds_the_site_when_the_lease_holder_dies_mid_build
 
 async def test_with_the_store_down_gateways_serve_what_they_have_and_deploy_fails_clearly(cluster: Cluster) -> None:
     site = write_site(cluster.sites, "steady.test", {"public/index.html": "steady"})
-    await asyncio.sleep(2.5)
+    await known_everywhere(cluster, "steady.test")
     await served_everywhere(cluster, "steady.test", "steady", within=10)
     cluster.moto.stop()
     try:
@@ -243,7 +256,7 @@ async def test_a_gateway_keeps_its_build_cache_under_its_limit_but_never_drops_t
     cluster: Cluster,
 ) -> None:
     site = write_site(cluster.sites, "big.test", {"public/index.html": "v0", "public/blob.bin": "x" * 100_000})
-    await asyncio.sleep(2.5)
+    await known_everywhere(cluster, "big.test")
     await served_everywhere(cluster, "big.test", "v0", within=10)
     for version in (1, 2, 3):
         (site / "public" / "index.html").write_text(f"v{version}")
@@ -263,7 +276,7 @@ async def test_a_gateway_keeps_its_build_cache_under_its_limit_but_never_drops_t
 
 async def test_through_nginx_a_gateway_killed_mid_stream_costs_no_get(cluster: Cluster, tmp_path: Path) -> None:
     write_site(cluster.sites, "stream.test", {"public/index.html": "streamed"})
-    await asyncio.sleep(2.5)
+    await known_everywhere(cluster, "stream.test")
     await served_everywhere(cluster, "stream.test", "streamed", within=10)
     listen = free_port()
     ports = [port for _, port in cluster.gateways.values()]
@@ -295,7 +308,7 @@ async def test_a_rebuild_hook_sent_to_every_gateway_builds_once(cluster: Cluster
     source = cluster.sites / "hooked.test" / "page.txt"
     script = f"echo run >> {counter}; sleep 1; mkdir -p dist; cp page.txt dist/index.html"
     write_site(cluster.sites, "hooked.test", {"page.txt": "first"}, toml=f'builder = "command"\nbuild = ["sh", "-c", "{script}"]\n')
-    await asyncio.sleep(2.5)
+    await known_everywhere(cluster, "hooked.test")
     await served_everywhere(cluster, "hooked.test", "first", within=15)
     source.write_text("second")
     async with aiohttp.ClientSession() as client:
@@ -305,3 +318,28 @@ async def test_a_rebuild_hook_sent_to_every_gateway_builds_once(cluster: Cluster
             reply.release()
     await served_everywhere(cluster, "hooked.test", "second", within=15)
     assert counter.read_text().count("run") == 2
+
+
+async def test_a_host_that_cannot_fetch_keeps_serving_what_it_has_and_catches_up_once_the_store_answers(
+    cluster: Cluster,
+) -> None:
+    site = write_site(cluster.sites, "late.test", {"public/index.html": "v1"})
+    await known_everywhere(cluster, "late.test")
+    await served_everywhere(cluster, "late.test", "v1", within=10)
+    port = cluster.kill(3)
+    (site / "public" / "index.html").write_text("v2")
+    assert cluster.sitegate("deploy", "late.test").returncode == 0
+    cluster.moto.process.send_signal(signal.SIGSTOP)  # the store hangs: connections open, no answers
+    try:
+        cluster.start(3, port)
+        assert (await get(cluster.url(3), "late.test")) == (200, "v1")
+        deadline = time.monotonic() + 30
+        while not (await health(cluster.url(3)))["sites"]["late.test"]["stale"]:
+            assert time.monotonic() < deadline, "the failed fetch never showed in health"
+            await asyncio.sleep(0.2)
+        reported = (await health(cluster.url(3)))["sites"]["late.test"]
+        assert "could not be fetched" in reported["last_error"]
+        assert (await get(cluster.url(3), "late.test")) == (200, "v1")
+    finally:
+        cluster.moto.process.send_signal(signal.SIGCONT)
+    await served_everywhere(cluster, "late.test", "v2", within=30)
