@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from gateway.app import create_app
-from gateway.building import manager
+from gateway.building import site_state
 from gateway.config import Mode
 from gateway.keys import BUILDS, SITES
 from shared.backend.app import create_app as create_backend
@@ -305,7 +305,7 @@ async def test_a_data_site_restarted_while_its_backend_is_down_serves_its_last_g
 async def test_a_site_whose_builds_keep_failing_is_tried_again_less_and_less_often(
     aiohttp_client, tmp_path: Path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(manager, "FAILED_RETRY_FIRST_SECONDS", 0.2)
+    monkeypatch.setattr(site_state, "FAILED_RETRY_FIRST_SECONDS", 0.2)
     write_site(tmp_path / "sites", "a.test", {"public/index.html": PAGE.format("x")})
     client = await aiohttp_client(create_app(settings_for(tmp_path), lookup_with(static=CrashingBuilder())))
     # A crawler asking all the time for 1.5 s: tries at 0, 0.2, 0.6 and 1.4 s at most (backoff
