@@ -9,7 +9,7 @@ from builders.base import BuildContext, BuildResult
 from builders.errors import BuildError
 from builders.static import StaticBuilder
 from gateway.app import create_app
-from gateway.ops.status_page import TAIL_LINES
+from gateway.ops.status_page import TAIL_LINES, Disk, render
 from tests.gateway.sitefarm import settings_for, write_site
 
 
@@ -40,3 +40,16 @@ async def test_the_status_page_lists_sites_and_an_escaped_log_tail(aiohttp_clien
     assert f"the last {TAIL_LINES} lines of {log.name}" in page
     assert escape("<script>alert('log')</script>") in page
     assert "step 21" in page and "step 20\n" not in page
+
+
+def test_a_cluster_member_says_which_part_is_out_of_reach_escaped() -> None:
+    part = {"reachable": True, "error": None, "checked_at": None}
+    cluster = {
+        "holder": "web-1:42:abcd",
+        "build_store": {"reachable": False, "error": "<timeout> at http://minio:9000", "checked_at": 1.0},
+        "database": part,
+    }
+    page = render("production", [], Disk({}, {}), cluster)
+    assert "cluster member web-1:42:abcd" in page
+    assert "build store <strong>out of reach</strong>: &lt;timeout&gt; at http://minio:9000" in page
+    assert "cluster database reachable" in page
