@@ -2,7 +2,8 @@
 ``SITEGATE_BODY_TIMEOUT`` seconds between two of its chunks, however it is framed.
 
 A Content-Length past the limit is refused before anything is forwarded; a chunked body is
-counted as it streams, and cut off when it passes the limit or stops arriving.
+counted as it streams, and cut off when it passes the limit or stops arriving. A body that came
+whole with the request's head (``received_whole``, as a small one does) is sent on in one piece.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ def declared_too_large(content_length: int | None, max_bytes: int) -> Refusal | 
     if content_length is not None and content_length > max_bytes:
         return _too_large(max_bytes)
     return None
+
+
+def received_whole(content: StreamReader) -> bytes | None:
+    """The whole body if all of it has arrived already, else None (it streams)."""
+    if not content.is_eof():
+        return None
+    return content.read_nowait()
 
 
 class BoundedBody:

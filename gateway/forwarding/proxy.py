@@ -1,56 +1,62 @@
 """Forwarding a request to an upstream HTTP server: the shared backend for ``/api``, or a site's
-dev server. Bodies stream both ways, WebSockets are relayed (``gateway.forwarding.websocket_relay``), and
-the tenant headers (and whether the site takes sign-ups) are always ours, never the client's.
+dev server. Requests go on kept-alive connections (``gateway.forwarding.upstream``); a body or
+an answer that came whole with its head is passed on in one piece, anything longer streams
+both ways; WebSockets are relayed (``gateway.forwarding.websocket_relay``); and the tenant
+headers (and whether the site takes sign-ups) are always ours, never the client's
+(``gateway.forwarding.headers``).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterable
+from typing import Any
 
 import aiohttp
-from aiohttp import hdrs, web
-from multidict import CIMultiDict, CIMultiDictProxy
+from aiohttp import web
+from multidict import CIMultiDict
 from yarl import URL
 
-from gateway.config import IpNetwork, Settings
-from gateway.forwarding.body import BoundedBody, Refusal, declared_too_large
+from gateway.config import Settings
+from gateway.forwarding.body import BoundedBody, Refusal, declared_too_large, received_whole
 from gateway.forwarding.framing import send_and_close
+from gateway.forwarding.headers import Headers, client_address, downstream_headers, upstream_headers
+from gateway.forwarding.upstream import UpstreamPool
 from gateway.forwarding.websocket_relay import is_websocket_request, relay_websocket
-from gateway.serving.negotiation import comma_list
-from gateway.sites.auth_options import registration
 from gateway.sites.registry import Site
 
-_log = logging.getLogger(__name__)
+__all__ = ["UPSTREAM_FAILED", "client_address", "create_client_session", "forward"]
 
-_IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_log = logging.getLogger(__name__)
 
 # Set on a request answered 502/504 by us because the upstream failed, as opposed to an
 # upstream's own 502, for the metrics.
 UPSTREAM_FAILED = web.RequestKey("upstream_failed", bool)
 
-_HOP_BY_HOP_HEADERS = frozenset(
-    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
-     "transfer-encoding", "upgrade"}
-)
-# Headers the gateway writes itself, so a client's copy must never reach the upstream. Host is
-# the upstream's own; Expect was already answered by our server; Forwarded would be a second,
-# unchecked account of the client next to X-Forwarded-*.
-_REPLACED_REQUEST_HEADERS = frozenset(
-    {"host", "expect", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip",
-     "x-tenant-domain", "x-site-name", "x-sitegate-token", "x-sitegate-registration"}
-)
 # Left to aiohttp these would be invented for the client: an Accept-Encoding the client never
 # sent would bring back compressed bodies it cannot read, since we do not decompress.
-_NO_AUTO_HEADERS = frozenset({hdrs.USER_AGENT, hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.CONTENT_TYPE})
+_NO_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector (for WebSockets, and a build's ``[data]``) holding beside it the
+    pool that forwarded requests go on, so that closing the session closes both."""
+
+    def __init__(self, upstreams: UpstreamPool, **options: Any) -> None:
+        super().__init__(**options)
+        self.upstreams = upstreams
+
+    def close(self, *args: Any, **kwargs: Any) -> Any:
+        self.upstreams.close()
+        return super().close(*args, **kwargs)
 
 
 def create_client_session(settings: Settings) -> aiohttp.ClientSession:
     """The one session every forwarded request shares; create it inside the running loop."""
+    upstreams = UpstreamPool(connect_timeout=settings.proxy_connect_timeout, read_timeout=settings.proxy_read_timeout)
     # No pool limit: WebSockets and slow downloads each hold a connection for long, and a limit
     # would turn them into 502s for everybody else once it is reached.
-    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+    connector = _Connector(upstreams, limit=0, limit_per_host=0)
     timeout = aiohttp.ClientTimeout(
         total=None,
         connect=settings.proxy_connect_timeout,
@@ -66,6 +72,13 @@ def create_client_session(settings: Settings) -> aiohttp.ClientSession:
     )
 
 
+def _upstreams(session: aiohttp.ClientSession) -> UpstreamPool:
+    connector = session.connector
+    if not isinstance(connector, _Connector):
+        raise TypeError("forward() takes the session create_client_session made")
+    return connector.upstreams
+
+
 async def forward(
     request: web.Request,
     *,
@@ -75,20 +88,23 @@ async def forward(
     settings: Settings,
 ) -> web.StreamResponse:
     """Send ``request`` to ``upstream`` (a base URL) under the same path and query, and return
-    the upstream's answer as it streams in; a 502 or 504 JSON error when there is none."""
+    the upstream's answer; a 502 or 504 JSON error when there is none."""
     target = request.rel_url
     if _has_dot_segment(target.path):
         return _error(400, "bad_request", "the path must not contain '.' or '..' segments")
     too_large = declared_too_large(request.content_length, settings.max_api_body_bytes)
     if too_large is not None:
         return await _refuse(request, too_large)
-    url = URL(upstream.rstrip("/") + target.raw_path_qs, encoded=True)
-    headers = _upstream_headers(request, site=site, settings=settings)
+    headers = upstream_headers(request, site=site, settings=settings)
     body = BoundedBody(request.content, max_bytes=settings.max_api_body_bytes, idle_timeout=settings.body_timeout)
     try:
         if is_websocket_request(request):
-            return await relay_websocket(request, url, headers, session)
-        return await _forward_http(request, url, headers, session, body)
+            url = URL(upstream.rstrip("/") + target.raw_path_qs, encoded=True)
+            return await relay_websocket(request, url, CIMultiDict(headers), session)
+        content, length = _request_body(request, body)
+        if isinstance(content, bytes) and (too_large := declared_too_large(length, settings.max_api_body_bytes)):
+            return await _refuse(request, too_large)
+        return await _forward_http(request, _upstreams(session), upstream, headers, content, length)
     except aiohttp.ClientError as error:
         if body.refusal is not None:
             return await _refuse(request, body.refusal)
@@ -99,70 +115,42 @@ async def forward(
         return _upstream_error(error)
 
 
-def client_address(request: web.BaseRequest, trusted: Iterable[IpNetwork]) -> str:
-    """The address of the client behind any trusted proxies.
-
-    A trusted proxy's X-Forwarded-For is read from the right, skipping the hops that are
-    trusted proxies themselves; anything further left could be made up by the client.
-    """
-    trusted = tuple(trusted)
-    peer = _peer_address(request)
-    if peer is None or not _is_trusted(peer, trusted):
-        return _peer_text(request)
-    address = peer
-    for hop in reversed(comma_list(request.headers, hdrs.X_FORWARDED_FOR)):
-        hop_address = _parse_ip(hop)
-        if hop_address is None:
-            break
-        address = hop_address
-        if not _is_trusted(hop_address, trusted):
-            break
-    return str(address)
-
-
-def _upstream_headers(request: web.BaseRequest, *, site: Site, settings: Settings) -> CIMultiDict[str]:
-    """The headers to send upstream: the client's end-to-end ones, then ours on top."""
-    dropped = _hop_by_hop(request.headers) | _REPLACED_REQUEST_HEADERS
-    headers: CIMultiDict[str] = CIMultiDict(
-        (name, value) for name, value in request.headers.items() if name.lower() not in dropped
-    )
-    headers["X-Tenant-Domain"] = site.name
-    headers["X-Site-Name"] = site.name
-    headers["X-Sitegate-Registration"] = registration(site.options)
-    if settings.backend_token:
-        headers["X-Sitegate-Token"] = settings.backend_token
-
-    peer = _peer_address(request)
-    from_trusted_proxy = peer is not None and _is_trusted(peer, settings.trusted_proxies)
-    chain = comma_list(request.headers, hdrs.X_FORWARDED_FOR) if from_trusted_proxy else []
-    headers[hdrs.X_FORWARDED_FOR] = ", ".join([*chain, _peer_text(request)])
-    claimed_proto = _first_value(request.headers.get(hdrs.X_FORWARDED_PROTO)) if from_trusted_proxy else None
-    claimed_host = _first_value(request.headers.get(hdrs.X_FORWARDED_HOST)) if from_trusted_proxy else None
-    headers[hdrs.X_FORWARDED_PROTO] = claimed_proto or request.scheme
-    headers[hdrs.X_FORWARDED_HOST] = claimed_host or request.host
-    headers["X-Real-IP"] = client_address(request, settings.trusted_proxies)
-    return headers
+def _request_body(request: web.Request, body: BoundedBody) -> tuple[bytes | AsyncIterable[bytes] | None, int | None]:
+    """What to send upstream and its length: the body whole if all of it came with the head
+    (as a small request's does), else its chunks as they come (chunked when of unknown length)."""
+    if not request.body_exists:
+        return None, 0
+    whole = received_whole(request.content)
+    if whole is not None:
+        return whole, len(whole)
+    return body.chunks(), request.content_length
 
 
 async def _forward_http(
-    request: web.Request, url: URL, headers: CIMultiDict[str], session: aiohttp.ClientSession, body: BoundedBody
+    request: web.Request,
+    upstreams: UpstreamPool,
+    upstream: str,
+    headers: Headers,
+    content: bytes | AsyncIterable[bytes] | None,
+    length: int | None,
 ) -> web.StreamResponse:
-    async with session.request(
-        request.method,
-        url,
-        headers=headers,
-        data=body.chunks() if request.body_exists else None,
-        allow_redirects=False,
-        auto_decompress=False,
-        skip_auto_headers=_NO_AUTO_HEADERS,
-    ) as upstream:
-        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-        response.headers.extend(_downstream_headers(upstream.headers))
-        await _stream_body(request, response, upstream)
+    exchange = await upstreams.send(upstream, request.method, request.rel_url.raw_path_qs, headers, content, length)
+    try:
+        message, payload = exchange.message, exchange.payload
+        assert message is not None and payload is not None
+        answer_headers = downstream_headers(message.headers)
+        if payload.is_eof():
+            # The whole answer came with its head: one Response, written in one go.
+            whole = payload.read_nowait()
+            return web.Response(status=message.code, reason=message.reason, headers=answer_headers, body=whole or None)
+        response = web.StreamResponse(status=message.code, reason=message.reason, headers=answer_headers)
+        await _stream_body(request, response, payload)
         return response
+    finally:
+        exchange.release()
 
 
-async def _stream_body(request: web.Request, response: web.StreamResponse, upstream: aiohttp.ClientResponse) -> None:
+async def _stream_body(request: web.Request, response: web.StreamResponse, payload: aiohttp.StreamReader) -> None:
     """Copy the upstream body to the client chunk by chunk, as it arrives."""
     try:
         await response.prepare(request)
@@ -170,11 +158,11 @@ async def _stream_body(request: web.Request, response: web.StreamResponse, upstr
         return
     while True:
         try:
-            chunk = await upstream.content.readany()
+            chunk = await payload.readany()
         except (aiohttp.ClientError, OSError) as error:
             # The status line is already sent; cutting the connection is the only way left to
             # tell the client its body is incomplete.
-            _log.warning("upstream body of %s %s broke off: %r", request.method, upstream.url, error)
+            _log.warning("upstream body of %s %s broke off: %r", request.method, request.path, error)
             _abort(request)
             return
         if not chunk:
@@ -182,52 +170,13 @@ async def _stream_body(request: web.Request, response: web.StreamResponse, upstr
         try:
             await response.write(chunk)
         except ConnectionError:
-            _log.debug("client went away during %s %s", request.method, upstream.url)
+            _log.debug("client went away during %s %s", request.method, request.path)
             return
-
-
-def _downstream_headers(upstream_headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
-    dropped = _hop_by_hop(upstream_headers)
-    return CIMultiDict((name, value) for name, value in upstream_headers.items() if name.lower() not in dropped)
-
-
-def _hop_by_hop(headers: CIMultiDictProxy[str]) -> frozenset[str]:
-    """The fixed hop-by-hop names plus every header the message's ``Connection`` names."""
-    return _HOP_BY_HOP_HEADERS | {token.lower() for token in comma_list(headers, hdrs.CONNECTION)}
 
 
 def _has_dot_segment(path: str) -> bool:
     # The upstream may resolve "/api/../admin" to "/admin", outside the prefix we forward.
     return any(segment in (".", "..") for segment in path.split("/"))
-
-
-def _first_value(value: str | None) -> str | None:
-    first = (value or "").split(",")[0].strip()
-    return first or None
-
-
-def _peer_text(request: web.BaseRequest) -> str:
-    address = _peer_address(request)
-    return str(address) if address is not None else (request.remote or "unknown")
-
-
-def _peer_address(request: web.BaseRequest) -> _IpAddress | None:
-    return _parse_ip(request.remote or "")
-
-
-def _parse_ip(text: str) -> _IpAddress | None:
-    try:
-        address = ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-    # A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d.
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-def _is_trusted(address: _IpAddress, trusted: Iterable[IpNetwork]) -> bool:
-    return any(address in network for network in trusted)
 
 
 def _upstream_error(error: aiohttp.ClientError) -> web.Response:
