@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import logging
 import signal
-import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from builders import KNOWN_BUILDERS, builder_for
 from builders.base import Builder
@@ -46,7 +46,7 @@ from gateway.keys import (
     SITE_NAME,
     SITES,
 )
-from gateway.listen import handler_args
+from gateway.listen import Gateway, Shortcut, handler_args
 from gateway.ops import routes as ops_routes
 from gateway.ops.access_log import observe_requests
 from gateway.ops.metrics import GatewayMetrics
@@ -119,46 +119,34 @@ async def _serve_site(request: web.Request, app: web.Application, site: Site) ->
     )
 
 
-with warnings.catch_warnings():
-    # aiohttp discourages subclasses of Application; this one overrides only ``_handle``, what
-    # aiohttp's server awaits for each request (tests/gateway/test_site_shortcut.py holds it to that).
-    warnings.simplefilter("ignore", DeprecationWarning)
+def _site_shortcut(app: web.Application, observe: Middleware) -> Shortcut:
+    """In production a plain request for a site (GET or HEAD, no body, no Expect, a path that
+    neither the router decodes nor another route or /api claims, a Host naming a working site)
+    skips the router and the middlewares; ``observe`` counts and logs it all the same."""
+    claimed: tuple[str, ...] = ()
 
-    class _Gateway(web.Application):
-        """In production, a plain request for a site (GET or HEAD, no body, a path no other route
-        or /api may claim, a Host naming a working site) skips the router and the middlewares:
-        ``_serve_site`` answers it at once, counted and logged by the same ``observe``. Whatever
-        else, or with an ``on_response_prepare`` signal, takes aiohttp's way."""
+    def shortcut(request: web.Request) -> Awaitable[web.StreamResponse] | None:
+        nonlocal claimed
+        path, method = request.raw_path, request.method
+        if (method != "GET" and method != "HEAD") or path[:1] != "/" or "%" in path or "#" in path:
+            return None  # the router decodes %-escapes, drops a #fragment, reads absolute URLs
+        claimed = claimed or _claimed_paths(app)
+        if path.startswith(claimed) or "Expect" in request.headers or not plainly_framed(request):
+            return None
+        site = servable_site(app[SITES].registry, request.host)
+        return None if site is None else observe(request, partial(_serve_site, app=app, site=site))
 
-        ATTRS = web.Application.ATTRS | {"_observe", "_elsewhere"}
-        _observe: Callable[[web.Request, Callable[[web.Request], Any]], Any] | None = None
-        _elsewhere: tuple[str, ...] | None = None
-
-        async def _handle(self, request: web.Request) -> web.StreamResponse:
-            site = self._plain_site(request) if self._observe is not None else None
-            if site is None:
-                return await super()._handle(request)
-            return await self._observe(request, partial(_serve_site, app=self, site=site))  # type: ignore[misc]
-
-        def _plain_site(self, request: web.Request) -> Site | None:
-            path = request.raw_path
-            if self._elsewhere is None:
-                self._elsewhere = _claimed_paths(self)
-            method = request.method
-            if (method != "GET" and method != "HEAD") or path[:1] != "/" or "%" in path or "#" in path:
-                return None  # the router decodes a path, and takes the path of an absolute URL
-            if path.startswith(self._elsewhere) or not plainly_framed(request) or "Expect" in request.headers:
-                return None
-            return servable_site(self[SITES].registry, request.host)
+    return shortcut
 
 
 def _claimed_paths(app: web.Application) -> tuple[str, ...]:
-    """The path prefixes of the routes other than the site route, and /api; "/" (all) when one
-    cannot be told by its prefix or a signal wants to see each response."""
-    claimed = ["/api"]
-    for resource in app.router.resources():
-        if any(route.handler is not handle_site_request for route in resource):
-            claimed.append(resource.canonical.partition("{")[0])
+    """/api and the path prefixes of the other routes; "/" (all) when a route's prefix cannot
+    be told, or a signal wants to see each response."""
+    claimed = ["/api"] + [
+        resource.canonical.partition("{")[0]
+        for resource in app.router.resources()
+        if any(route.handler is not handle_site_request for route in resource)
+    ]
     return ("/",) if app.on_response_prepare or "/" in claimed else tuple(claimed)
 
 
@@ -262,13 +250,13 @@ def create_app(settings: Settings, builder_lookup: Callable[[str], Builder] = bu
     observe = observe_requests(
         metrics, access_log=settings.access_log and not settings.dev, json_lines=settings.log_format == "json"
     )
-    app = _Gateway(
+    app = Gateway(
         client_max_size=OWN_ROUTES_MAX_BODY_BYTES,
         handler_args=handler_args(settings),
         # Outermost, so refused framings are counted and logged too.
         middlewares=[observe, refuse_ambiguous_framing],
     )
-    app._observe = None if settings.dev else observe
+    app.shortcut = None if settings.dev else _site_shortcut(app, observe)
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[SITES] = SiteDirectory(settings.sites_dir, KNOWN_BUILDERS)

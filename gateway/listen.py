@@ -1,6 +1,7 @@
 """How the gateway listens: aiohttp's server with sitegate's limits on request heads and on
 connections. ``serve`` runs a gateway until SIGINT or SIGTERM (``sitegate serve``, the
-benchmarks); ``LimitedSite`` is the listener for anything that starts a runner itself."""
+benchmarks); ``LimitedSite`` is the listener for anything that starts a runner itself;
+``Gateway`` is the application, which may answer a request before aiohttp routes it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +30,27 @@ _REFUSAL = (
 # A refused connection lives this long at most, so refusing a flood costs sockets for a moment.
 _REFUSED_LINGER_SECONDS = 1.0
 _WARNING_INTERVAL_SECONDS = 60.0
+
+
+Shortcut = Callable[[web.Request], Awaitable[web.StreamResponse] | None]
+
+with warnings.catch_warnings():
+    # aiohttp discourages subclasses of Application. This one overrides only ``_handle``, what
+    # aiohttp's server awaits for each request; tests/gateway/test_listen.py holds it to that.
+    warnings.simplefilter("ignore", DeprecationWarning)
+
+    class Gateway(web.Application):
+        """An aiohttp application that offers each request to its ``shortcut`` first: the
+        answer it returns is awaited as the response, and None sends the request on through
+        the router and the middlewares as usual."""
+
+        ATTRS = web.Application.ATTRS | {"shortcut"}
+        shortcut: Shortcut | None = None
+
+        async def _handle(self, request: web.Request) -> web.StreamResponse:
+            if self.shortcut is not None and (answer := self.shortcut(request)) is not None:
+                return await answer
+            return await super()._handle(request)
 
 
 def handler_args(settings: Settings) -> dict[str, Any]:

@@ -34,6 +34,12 @@ async def refuse_ambiguous_framing(request: web.Request, handler: Handler) -> we
     return await handler(request)
 
 
+def plainly_framed(request: web.BaseRequest) -> bool:
+    """No Transfer-Encoding and no Content-Length: nothing ``refuse_ambiguous_framing`` refuses."""
+    headers = request.headers
+    return hdrs.TRANSFER_ENCODING not in headers and hdrs.CONTENT_LENGTH not in headers
+
+
 async def _refuse(request: web.Request, status: int, text: str) -> web.StreamResponse:
     return await send_and_close(request, web.Response(status=status, text=text))
 

@@ -6,17 +6,13 @@ Anything else, or anything unsure, returns None and takes the full path."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
 
 from gateway.serving.files import FileTable
 from gateway.serving.negotiation import choose_variant
 from gateway.serving.rules import RULE_FILE_PATHS, SiteRules
 from gateway.serving.static import decide, find_entry
-
-# Headers under which the answer is not the plain file: the full path decides those.
-_CONDITIONS = ("Range", "If-None-Match", "If-Modified-Since", "If-Range")
 
 
 def hot_response(request: web.BaseRequest, table: FileTable, rules: SiteRules) -> web.Response | None:
@@ -28,25 +24,32 @@ def hot_response(request: web.BaseRequest, table: FileTable, rules: SiteRules) -
     if "%" in path or "?" in path or path in RULE_FILE_PATHS or rules.shadows_files:
         return None
     headers = request.headers
-    if any(name in headers for name in _CONDITIONS):
+    # Under these headers the answer is not the plain file: the full path decides those.
+    if "Range" in headers or "If-None-Match" in headers or "If-Modified-Since" in headers or "If-Range" in headers:
         return None
-    entry = find_entry(table, path)
+    # A file's own path first: what find_entry tries first too, without making its other names.
+    entry = table.entries.get(path) or find_entry(table, path)
     if entry is None:
         return None
     accept = headers.get("Accept-Encoding", "")
-    variant = choose_variant(entry, accept) if entry.encodings else None
+    # No Accept-Encoding accepts no coding: nothing to weigh.
+    variant = choose_variant(entry, accept) if entry.encodings and accept else None
     body = entry.body if variant is None else variant.body
     if body is None:
         return None
     key = (path, variant.coding if variant is not None else "")
     ready = table.replies.get(key)
     if ready is None:
-        ready = _headers(path, accept, table, rules)
-        table.replies[key] = ready
+        ready = table.replies[key] = _headers(path, accept, len(body), table, rules)
     return web.Response(body=body, headers=ready)
 
 
-def _headers(path: str, accept: str, table: FileTable, rules: SiteRules) -> Mapping[str, str]:
+def _headers(path: str, accept: str, length: int, table: FileTable, rules: SiteRules) -> CIMultiDict[str]:
     reply = decide("GET", path, {"Accept-Encoding": accept}, table, dev=False, spa_fallback=False)
     assert reply.status == 200, reply
-    return {**reply.headers, **dict(rules.headers_for(path))}
+    ready = CIMultiDict({**reply.headers, **dict(rules.headers_for(path))})
+    # Where aiohttp would put it, as it would write it; a response copies a CIMultiDict cheaply.
+    # (An empty body has no length on a HEAD, which aiohttp leaves to itself.)
+    if length and hdrs.CONTENT_LENGTH not in ready:
+        ready[hdrs.CONTENT_LENGTH] = str(length)
+    return ready

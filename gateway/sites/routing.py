@@ -32,6 +32,16 @@ def site_for(request: web.Request) -> Site | web.Response:
     return site
 
 
+def servable_site(registry: Registry, host: str) -> Site | None:
+    """In production, the working site ``host`` names; None where ``site_for`` answers with a
+    page instead (a malformed or unknown host, a broken site.toml)."""
+    try:
+        site = registry.resolve(host)
+    except InvalidHost:
+        return None
+    return site if site is not None and site.error is None else None
+
+
 def _dev_site(host: str, registry: Registry, default_site: str | None) -> Site | None:
     name = normalize_host(host)
     if name.endswith(DEV_SUFFIX):

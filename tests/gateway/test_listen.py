@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.listen import LimitedSite
+from gateway.listen import Gateway, LimitedSite
 from tests.gateway.sitefarm import settings_for, write_site
 
 Start = Callable[..., Awaitable[int]]
@@ -142,3 +143,30 @@ async def test_connections_past_the_limit_get_503_until_one_closes(start_gateway
     finally:
         for _, writer in held:
             writer.close()
+
+
+async def test_the_gateway_app_offers_each_request_to_its_shortcut_first(aiohttp_client) -> None:
+    """``Gateway`` overrides aiohttp's ``Application._handle``: if aiohttp stops calling it, or
+    calls it differently, the shortcut is never taken and this fails."""
+    passed: list[str] = []
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Callable[..., Awaitable[web.Response]]) -> web.Response:
+        passed.append(request.path)
+        return await handler(request)
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=f"short {request.raw_path}")
+
+    async def routed(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=f"routed {request.match_info['path']}")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # made without a warning
+        app = Gateway(middlewares=[middleware])
+    app.router.add_get("/{path:.*}", routed)
+    app.shortcut = lambda request: answer(request) if request.path == "/fast" else None
+    client = await aiohttp_client(app)
+    assert await (await client.get("/fast")).text() == "short /fast"
+    assert await (await client.get("/slow")).text() == "routed slow"
+    assert passed == ["/slow"]

@@ -56,3 +56,32 @@ async def test_conditions_and_ranges_still_get_their_answers(client) -> None:
     again = await client.get("/", headers={"Host": "a.test", "If-None-Match": first.headers["ETag"]})
     part = await client.get("/", headers={"Host": "a.test", "Range": "bytes=0-3"})
     assert (again.status, part.status, await part.read()) == (304, 206, b"<h1>")
+
+
+@pytest.mark.parametrize("path", ["/", "/index.html", "/about", "/about/", "/app-3f2a1b9c.js", "/logo.png",
+                                  "/_headers", "/_redirects", "/gone", "/missing"])  # fmt: skip
+@pytest.mark.parametrize("accept", ["", "gzip", "br, gzip", "identity"])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_the_app_s_shortcut_answers_as_the_router_and_the_middlewares_do(
+    client, path: str, accept: str, method: str
+) -> None:
+    """The same request, answered before routing (app.py's shortcut) and, with the shortcut
+    off, through the router and the middlewares: byte for byte the same answer."""
+    app = client.server.app
+    shortcut, taken = app.shortcut, []
+
+    def watched(request):
+        answer = shortcut(request)
+        taken.append(answer is not None)
+        return answer
+
+    answers = []
+    for app.shortcut in (watched, None):
+        response = await client.request(
+            method, path, headers={"Host": "a.test", "Accept-Encoding": accept}, allow_redirects=False
+        )
+        headers = [(k, v) for k, v in response.headers.items() if k not in ("Date", "Server")]
+        answers.append((response.status, headers, await response.read()))
+    app.shortcut = shortcut
+    assert taken == [True]
+    assert answers[0] == answers[1]
