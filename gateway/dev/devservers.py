@@ -289,8 +289,9 @@ async def forward(
     except DevServerFailed as failure:
         return _failure_page(failure)
     response = await proxy.forward(request, site=site, upstream=upstream, session=session, settings=settings)
-    # An unprepared 502 is the proxy's own "could not connect"; the server's own answers are sent.
-    if response.status == 502 and not response.prepared and (failure := await servers.died(site)) is not None:
+    # The proxy's own 502 ("could not connect") may mean the server died; its own answers,
+    # 502s included, are sent as they are.
+    if request.get(proxy.UPSTREAM_FAILED) and (failure := await servers.died(site)) is not None:
         return _failure_page(failure)
     return response
 
