@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from benchmarks import cluster_bench
 from benchmarks.build_bench import (
     ColdBuild,
     ManagerFigures,
@@ -116,8 +117,10 @@ def main(argv: Sequence[str]) -> int:
         invocation = "make bench QUICK=1" if argv == ["--quick"] else invocation
         load = measure_load(run_dir, peers.python, True, progress.say)
         tailwind = _tailwind(run_dir, True, progress)
-        text = quick_document(invocation, machine, peers.versions, progress.elapsed, load, tailwind)
-        return _write(args.results, text, progress)
+        cluster = cluster_bench.measure_cluster(run_dir / "cluster", True, progress.say)
+        text = quick_document(invocation, machine, peers.versions, progress.elapsed, load,
+                              [*tailwind, *cluster_bench.section(cluster)])  # fmt: skip
+        return _write(args.results, cluster_bench.with_target_rows(text, cluster_bench.target_rows(cluster)), progress)
     posts = generate_posts(args.posts, args.seed)
     progress.say(f"corpus: {len(posts)} posts, seed {args.seed}")
     floor_site = write_sitegate_site(posts, run_dir / "floor" / "sites")
@@ -169,6 +172,7 @@ def main(argv: Sequence[str]) -> int:
     tailwind = _tailwind(run_dir, False, progress)
     progress.say("issue 12: shared component edits, React and Jinja, production and development")
     shared = measure_shared_edits(run_dir / "shared-edits", False).rstrip("\n").splitlines()
+    cluster = cluster_bench.measure_cluster(run_dir / "cluster", False, progress.say)
     production = ProductionFigures(
         Samples(tuple(request.seconds for request in first_requests)), first_requests[-1].build, rebuilds
     )
@@ -185,7 +189,11 @@ def main(argv: Sequence[str]) -> int:
         reload=reload,
         total_seconds=progress.elapsed,
     )
-    more = Sections(tuple(target_rows(load)), (*sections(load), *tailwind, *shared, ""), tuple(method(load)))
+    more = Sections(
+        (*target_rows(load), *cluster_bench.target_rows(cluster)),
+        (*sections(load), *tailwind, *shared, "", *cluster_bench.section(cluster)),
+        tuple(method(load)),
+    )
     return _write(args.results, render(figures, more), progress)
 
 
