@@ -70,5 +70,8 @@ def run(settings: Settings, site_name: str, build_id: str | None) -> int:
     except RollbackError as error:
         print(f"sitegate rollback: {error}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{done.site}: the cluster serves {done.to_id} (was {done.from_id}) within {settings.cluster.poll_seconds:g} s")
+    print(
+        f"{done.site}: the cluster's pointer is at {done.to_id} (was {done.from_id}); "
+        f"every gateway takes it at its next look (every {settings.cluster.poll_seconds:g} s)"
+    )
     return 0

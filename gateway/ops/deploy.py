@@ -109,7 +109,7 @@ async def deploy_all(settings: Settings, sites: list[Site]) -> int:
             made = "reused" if done.reused else "built"
             print(
                 f"{done.site}: deployed build {done.build_id} ({made} here; generation {done.generation}): "
-                f"every gateway serves it within {settings.cluster.poll_seconds:g} s"
+                f"every gateway takes it at its next look (every {settings.cluster.poll_seconds:g} s)"
             )
     finally:
         step.close()
