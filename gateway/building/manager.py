@@ -59,9 +59,9 @@ class BuildManager:
     async def current(self, site: Site) -> Build:
         """The build ``site`` serves now, building it first when it has none. A site whose
         configuration changed is rebuilt while its build stays in service; in development,
-        and after ``invalidate``, requests wait for the fresh build instead.
-        Concurrent callers share one build."""
-        state = self._states.setdefault(site.name, SiteState())
+        and after ``invalidate``, requests wait for the fresh build. Callers share one build."""
+        # get first: a SiteState made on every request only to be thrown away costs the hot path.
+        state = self._states.get(site.name) or self._states.setdefault(site.name, SiteState())
         if state.current is None and state.task is None and not self._settings.dev:
             await self._recall(site, state)
         if state.current is not None and not state.stale and state.site == site:
