@@ -11,7 +11,11 @@ from aiohttp.test_utils import make_mocked_request
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
+from gateway.cluster.member import ClusterMember
+from gateway.cluster.store import StoreError
+from gateway.config import ClusterSettings
 from gateway.ops import routes
+from gateway.ops.metrics import GatewayMetrics
 from tests.gateway.sitefarm import settings_for, write_site
 
 
@@ -82,3 +86,15 @@ async def test_a_trusted_proxy_may_read_the_metrics(tmp_path: Path) -> None:
     app = create_app(settings_for(tmp_path, trusted_proxies=(ipaddress.ip_network("10.0.0.0/8"),)))
     assert (await routes.metrics(peer_request(app, "/_sitegate/metrics", "10.1.2.3"))).status == 200
     assert (await routes.metrics(peer_request(app, "/_sitegate/metrics", "11.1.2.3"))).status == 404
+
+
+async def test_a_cluster_member_says_which_part_it_cannot_reach() -> None:
+    # Nothing is dialled: the store client and the database client connect on first use.
+    member = ClusterMember.from_settings(ClusterSettings(store_url="s3://builds", db_url="mongodb://127.0.0.1:9/x"))
+    member.store_health.failed(StoreError("the build store s3://builds is out of reach"))
+    metrics = GatewayMetrics()
+    metrics.track_cluster(member)
+    found = samples((await metrics.exposition()).decode())
+    assert found[("sitegate_cluster_reachable", frozenset({("part", "build_store")}))] == 0.0
+    assert found[("sitegate_cluster_reachable", frozenset({("part", "database")}))] == 1.0
+    await member.close()
