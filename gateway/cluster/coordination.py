@@ -128,10 +128,17 @@ class ClusterDB:
                     return _pointer(moved)
 
     async def _next_seq(self) -> int:
-        counter = await self._counters.find_one_and_update(
-            {"_id": _SEQ_COUNTER}, {"$inc": {"value": 1}}, upsert=True, return_document=ReturnDocument.AFTER
-        )
-        return int(counter["value"])
+        # The first moves of a new cluster race to make the counter: the losers' upsert fails
+        # (MongoDB: a duplicate key; SecantusDB: no document) and increments the winner's.
+        while True:
+            try:
+                counter = await self._counters.find_one_and_update(
+                    {"_id": _SEQ_COUNTER}, {"$inc": {"value": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+                )
+            except DuplicateKeyError:
+                continue
+            if counter is not None:
+                return int(counter["value"])
 
     async def _replace(self, previous: Mapping[str, Any] | None, moved: dict[str, Any]) -> bool:
         """Write ``moved`` unless another move came in since ``previous`` was read."""
@@ -152,14 +159,19 @@ class ClusterDB:
             try:
                 # A lease another holds matches neither branch, so the upsert inserts a second
                 # document with the same _id, which the server refuses.
-                await self._leases.find_one_and_update(
+                document = await self._leases.find_one_and_update(
                     {"_id": site, "$or": [{"expires_at": {"$lt": now}}, {"holder": holder}]},
                     {"$set": {"holder": holder, "expires_at": now + timedelta(seconds=seconds)}},
                     upsert=True,
+                    return_document=ReturnDocument.AFTER,
                 )
+                if document is None:
+                    # A lost upsert race some servers answer with nothing rather than an error:
+                    # the stored lease says who won.
+                    document = await self._leases.find_one({"_id": site})
             except DuplicateKeyError:
                 return False
-        return True
+        return document is not None and document.get("holder") == holder
 
     async def renew_lease(self, site: str, holder: str, seconds: float) -> bool:
         """Push the lease out; False when it was lost (it expired and another took it)."""

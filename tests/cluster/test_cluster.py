@@ -145,6 +145,22 @@ async def known_everywhere(cluster: Cluster, host: str) -> None:
         await asyncio.sleep(0.05)
 
 
+async def site_everywhere(cluster: Cluster, host: str, page: str) -> Path:
+    """A new static site with one page, known to and served by every gateway; its folder."""
+    site = write_site(cluster.sites, host, {"public/index.html": page})
+    await known_everywhere(cluster, host)
+    await served_everywhere(cluster, host, page, within=10)
+    return site
+
+
+def deploy_while_down(cluster: Cluster, number: int, site: Path, page: str) -> int:
+    """Gateway ``number`` killed, then the site's page changed and deployed: the port it had."""
+    port = cluster.kill(number)
+    (site / "public" / "index.html").write_text(page)
+    assert cluster.sitegate("deploy", site.name).returncode == 0
+    return port
+
+
 async def served_everywhere(cluster: Cluster, host: str, body: str, within: float = 2.0) -> float:
     """Seconds until every gateway answers ``body`` for ``host``."""
     started = time.monotonic()
@@ -171,10 +187,7 @@ async def test_a_cold_site_asked_of_every_gateway_at_once_is_built_once_in_the_c
 
 
 async def test_deploy_and_rollback_reach_every_gateway(cluster: Cluster) -> None:
-    site = write_site(cluster.sites, "shop.test", {"public/index.html": "v1"})
-    await known_everywhere(cluster, "shop.test")
-    assert (await get(cluster.url(1), "shop.test")) == (200, "v1")
-    await served_everywhere(cluster, "shop.test", "v1", within=10)
+    site = await site_everywhere(cluster, "shop.test", "v1")
     (site / "public" / "index.html").write_text("v2")
     deployed = cluster.sitegate("deploy", "shop.test")
     assert deployed.returncode == 0, deployed.stderr
@@ -192,12 +205,8 @@ async def test_deploy_and_rollback_reach_every_gateway(cluster: Cluster) -> None
 
 
 async def test_a_restarted_gateway_catches_up_with_the_pointers(cluster: Cluster) -> None:
-    site = write_site(cluster.sites, "news.test", {"public/index.html": "old news"})
-    await known_everywhere(cluster, "news.test")
-    await served_everywhere(cluster, "news.test", "old news", within=10)
-    port = cluster.kill(3)
-    (site / "public" / "index.html").write_text("fresh news")
-    assert cluster.sitegate("deploy", "news.test").returncode == 0
+    site = await site_everywhere(cluster, "news.test", "old news")
+    port = deploy_while_down(cluster, 3, site, "fresh news")
     cluster.start(3, port)
     await served_everywhere(cluster, "news.test", "fresh news")
 
@@ -224,9 +233,7 @@ async def test_another_host_builds_the_site_when_the_lease_holder_dies_mid_build
 
 
 async def test_with_the_store_down_gateways_serve_what_they_have_and_deploy_fails_clearly(cluster: Cluster) -> None:
-    site = write_site(cluster.sites, "steady.test", {"public/index.html": "steady"})
-    await known_everywhere(cluster, "steady.test")
-    await served_everywhere(cluster, "steady.test", "steady", within=10)
+    site = await site_everywhere(cluster, "steady.test", "steady")
     cluster.moto.stop()
     try:
         await served_everywhere(cluster, "steady.test", "steady")
@@ -275,9 +282,7 @@ async def test_a_gateway_keeps_its_build_cache_under_its_limit_but_never_drops_t
 
 
 async def test_through_nginx_a_gateway_killed_mid_stream_costs_no_get(cluster: Cluster, tmp_path: Path) -> None:
-    write_site(cluster.sites, "stream.test", {"public/index.html": "streamed"})
-    await known_everywhere(cluster, "stream.test")
-    await served_everywhere(cluster, "stream.test", "streamed", within=10)
+    await site_everywhere(cluster, "stream.test", "streamed")
     listen = free_port()
     ports = [port for _, port in cluster.gateways.values()]
     conf = write_nginx_conf(tmp_path, upstream_config(cluster.sites, cluster.builds(1), listen, ports))
@@ -323,12 +328,8 @@ async def test_a_rebuild_hook_sent_to_every_gateway_builds_once(cluster: Cluster
 async def test_a_host_that_cannot_fetch_keeps_serving_what_it_has_and_catches_up_once_the_store_answers(
     cluster: Cluster,
 ) -> None:
-    site = write_site(cluster.sites, "late.test", {"public/index.html": "v1"})
-    await known_everywhere(cluster, "late.test")
-    await served_everywhere(cluster, "late.test", "v1", within=10)
-    port = cluster.kill(3)
-    (site / "public" / "index.html").write_text("v2")
-    assert cluster.sitegate("deploy", "late.test").returncode == 0
+    site = await site_everywhere(cluster, "late.test", "v1")
+    port = deploy_while_down(cluster, 3, site, "v2")
     cluster.moto.process.send_signal(signal.SIGSTOP)  # the store hangs: connections open, no answers
     try:
         cluster.start(3, port)
