@@ -8,7 +8,6 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -19,6 +18,8 @@ from gateway import admin
 from gateway.building.follow import follow_published
 from gateway.building.manager import BuildFailed, BuildManager
 from gateway.building.site_data import fetch_site_data
+from gateway.cluster.follow import follow_cluster
+from gateway.cluster.member import ClusterMember
 from gateway.config import Settings
 from gateway.dev import devservers
 from gateway.dev.devservers import DevServers
@@ -56,9 +57,6 @@ from gateway.serving.redirects import respond_with_rules
 from gateway.sites.directory import SiteDirectory
 from gateway.sites.registry import Site
 from gateway.sites.routing import servable_site, site_for
-
-if TYPE_CHECKING:
-    from gateway.cluster.member import ClusterMember
 
 log = logging.getLogger("sitegate")
 
@@ -227,15 +225,10 @@ def _cluster_member(settings: Settings) -> ClusterMember | None:
     if settings.dev:
         log.warning("development mode is one host: the cluster settings are not used")
         return None
-    # Imported only here: a gateway on its own never loads the object-store client.
-    from gateway.cluster.member import ClusterMember
-
     return ClusterMember.from_settings(settings.cluster)
 
 
 async def _follow_cluster(app: web.Application) -> AsyncIterator[None]:
-    from gateway.cluster.follow import follow_cluster
-
     task = asyncio.create_task(follow_cluster(app[CLUSTER], app[BUILDS], app[SETTINGS].build_dir))
     yield
     task.cancel()

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import aiohttp
 from aiohttp import web
 
 from gateway.building.manager import BuildManager
+from gateway.cluster.member import ClusterMember
 from gateway.config import Settings
 from gateway.dev.devservers import DevServers
 from gateway.dev.livereload import LiveReloadHub
 from gateway.ops.metrics import GatewayMetrics
 from gateway.sites.directory import SiteDirectory
-
-if TYPE_CHECKING:
-    from gateway.cluster.member import ClusterMember
 
 SETTINGS = web.AppKey("settings", Settings)
 SITES = web.AppKey("sites", SiteDirectory)
@@ -25,8 +21,7 @@ DEV_SERVERS = web.AppKey("dev_servers", DevServers)
 LIVE_RELOAD = web.AppKey("live_reload", LiveReloadHub)
 METRICS = web.AppKey("metrics", GatewayMetrics)
 # Only with SITEGATE_BUILD_STORE and SITEGATE_CLUSTER_DB set, in production.
-# The type only for the checker: a gateway on its own never imports the object-store client.
-CLUSTER: web.AppKey[ClusterMember] = web.AppKey("cluster")
+CLUSTER = web.AppKey("cluster", ClusterMember)
 
 # What the site handler learnt of a request, for the metrics and the access log.
 SITE_NAME = web.RequestKey("site_name", str)

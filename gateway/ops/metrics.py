@@ -7,16 +7,13 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gateway.building.manager import BuildManager
-
-if TYPE_CHECKING:
-    from gateway.cluster.member import ClusterMember
+from gateway.cluster.member import ClusterMember
 
 NO_SITE = "-"  # a request no site answered (unknown or hostile Host, the gateway's own routes)
 _STATUS_CLASSES = tuple(f"{first}xx" for first in range(10))
