@@ -215,7 +215,7 @@ class SiteBuildDir:
             name = entry.name
             if name.startswith(_STAGING_PREFIX):
                 if _held(entry) is False:
-                    self._to_trash(entry)
+                    self.trash(entry)
                 continue
             if name.startswith(f".{CURRENT}-") and not _running(name.split("-")[1]):
                 entry.unlink(missing_ok=True)
@@ -230,7 +230,7 @@ class SiteBuildDir:
             if build_id in kept or (name.endswith(".log") and entry.stat().st_mtime_ns >= newest):
                 continue
             if entry.is_dir() and not entry.is_symlink():
-                self._to_trash(entry)
+                self.trash(entry)
                 removed.append(build_id)
             else:
                 entry.unlink(missing_ok=True)
@@ -250,7 +250,7 @@ class SiteBuildDir:
             for path in trash:
                 shutil.rmtree(path, ignore_errors=True)
 
-    def _to_trash(self, entry: Path) -> None:
+    def trash(self, entry: Path) -> None:
         try:
             entry.rename(self.root / f"{_TRASH_PREFIX}{entry.name}-{uuid.uuid4().hex[:8]}")
         except OSError:

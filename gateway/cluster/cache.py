@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from array import array
 from collections import Counter
 from collections.abc import Set
@@ -20,8 +19,6 @@ from pathlib import Path
 
 from gateway.building.build_dir import SiteBuildDir
 
-# What ``SiteBuildDir.empty_trash`` deletes.
-_TRASH_PREFIX = ".trash-"
 # A folder changed this recently may change again within its mtime's granularity unseen: its
 # weight is not remembered (git's "racy" rule).
 _SETTLED_NS = 2_000_000_000
@@ -187,7 +184,7 @@ def _take_out(build_dir: SiteBuildDir, build_id: str) -> bool:
         with build_dir.locked(dont_wait):
             if build_dir.current_id() == build_id or not build_dir.has_record(build_id) or _in_progress(build_dir):
                 return False
-            os.rename(build_dir.output(build_id), build_dir.root / f"{_TRASH_PREFIX}{build_id}-{uuid.uuid4().hex[:8]}")
+            build_dir.trash(build_dir.output(build_id))
             build_dir.drop(build_id)  # the record and the log; the folder is in the trash already
     except InterruptedError:
         return False  # a build of the site holds the lock
