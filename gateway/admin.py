@@ -42,6 +42,7 @@ async def health(request: web.Request) -> web.Response:
     }  # fmt: skip
     if CLUSTER in request.app:
         # Still "ok": a gateway whose store or database is out of reach serves what it has.
+        # Whether, not why: the errors name the store's endpoint; the status page has them.
         body["cluster"] = request.app[CLUSTER].describe()
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 

@@ -89,17 +89,18 @@ class ClusterMember:
     async def close(self) -> None:
         await self.db.close()
 
-    def describe(self) -> dict[str, object]:
-        """For health and status: who this member is, and whether it reaches the two services."""
+    def describe(self, *, errors: bool = False) -> dict[str, object]:
+        """Who this member is, and whether it reaches the two services; with ``errors`` the last
+        error of each, which names the store's endpoint and bucket: only for the operator's
+        status page, never for health, which anyone in front of nginx may ask."""
         parts = {"build_store": self.store_health.health, "database": self.db_health.health}
-        return {
-            "holder": self.holder,
-            "reachable": all(part.reachable for part in parts.values()),
-            **{
-                name: {"reachable": part.reachable, "error": part.error, "checked_at": part.checked_at}
-                for name, part in parts.items()
-            },
-        }
+        described: dict[str, object] = {"holder": self.holder, "reachable": all(p.reachable for p in parts.values())}
+        for name, part in parts.items():
+            shown: dict[str, object] = {"reachable": part.reachable}
+            if errors:
+                shown.update(error=part.error, checked_at=part.checked_at)
+            described[name] = shown
+        return described
 
     async def settle(
         self, site: str, *, serving: Build | None, rebuild: bool, build_here: BuildHere, adopt: Adopt

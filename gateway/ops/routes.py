@@ -66,7 +66,7 @@ async def status(request: web.Request) -> web.Response:
             )
         )
     disk = await asyncio.to_thread(status_page.read_disk, rows, settings.build_dir)
-    cluster = request.app[CLUSTER].describe() if CLUSTER in request.app else None
+    cluster = request.app[CLUSTER].describe(errors=True) if CLUSTER in request.app else None
     page = status_page.render(settings.mode.value, rows, disk, cluster)
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
